@@ -1,0 +1,163 @@
+/**
+ * The `weft` command line: run, validate, plugins.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { builtinPlugins } from "../plugins/mod.ts";
+import { formatPluginHelp } from "./describe.ts";
+import { CancelledError, messageOf, PipelineError } from "./errors.ts";
+import { loadPipeline } from "./loader.ts";
+import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.ts";
+import { Redactor } from "./redact.ts";
+import { PluginRegistry } from "./registry.ts";
+import { RunError, runPipeline } from "./runner.ts";
+import { formatSummary } from "./summary.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `weft ${VERSION}: ETL pipelines for Weaviate
+
+Usage:
+  weft run <pipeline.yaml> [--set path=value]... [--dry-run]
+  weft validate <pipeline.yaml> [--set path=value]...
+  weft plugins [name]
+
+Options:
+  --set path=value     Override a value in the pipeline, e.g. --set source.with.collections=[Articles]
+  --dry-run            Validate and print the resolved plan; read and write nothing
+  --log-level LEVEL    debug | info | warn | error | silent (default info)
+  --log-format FORMAT  text | json (default text)
+  -h, --help           Show this help
+  -V, --version        Show the version
+
+Exit codes: 0 done, 1 run failed, 2 invalid pipeline or usage, 130 cancelled.`;
+
+/** Output streams, replaceable in tests. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const consoleIO: CliIO = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+/** Runs the CLI with `args`; resolves with the exit code. */
+export async function main(args: string[], io: CliIO = consoleIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        set: { type: "string", multiple: true, default: [] },
+        "dry-run": { type: "boolean", default: false },
+        "log-level": { type: "string", default: "info" },
+        "log-format": { type: "string", default: "text" },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "V", default: false },
+      },
+    });
+  } catch (error) {
+    io.err(`weft: ${messageOf(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(VERSION);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    io.out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const level = values["log-level"] as LogLevel;
+  const format = values["log-format"] as LogFormat;
+  if (!LOG_LEVELS.includes(level) || !["text", "json"].includes(format)) {
+    io.err(`weft: --log-level must be one of ${LOG_LEVELS.join(", ")}; --log-format text or json`);
+    return 2;
+  }
+  const registry = new PluginRegistry(builtinPlugins);
+
+  if (command === "plugins") {
+    if (rest[0]) {
+      const plugin = registry.get(rest[0]);
+      if (!plugin) {
+        const hint = registry.suggest(rest[0]);
+        io.err(`weft: unknown plugin "${rest[0]}"${hint ? `; did you mean "${hint}"?` : ""}`);
+        return 2;
+      }
+      io.out(formatPluginHelp(plugin));
+      return 0;
+    }
+    for (const p of registry.list()) {
+      io.out(`${p.name.padEnd(18)} ${p.kind.padEnd(10)} ${p.description}`);
+    }
+    return 0;
+  }
+
+  if (command !== "run" && command !== "validate") {
+    io.err(`weft: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  const file = rest[0];
+  if (!file || rest.length > 1) {
+    io.err(`weft: ${command} takes exactly one pipeline file\n\n${USAGE}`);
+    return 2;
+  }
+
+  let pipeline;
+  try {
+    pipeline = await loadPipeline(file, { registry, sets: values.set });
+  } catch (error) {
+    if (error instanceof PipelineError) {
+      io.err(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const redactor = new Redactor();
+  for (const step of [pipeline.source, ...pipeline.transforms, pipeline.sink]) {
+    redactor.addFromConfig(step.config);
+  }
+
+  if (command === "validate" || values["dry-run"]) {
+    const steps = [pipeline.source, ...pipeline.transforms, pipeline.sink];
+    io.out(`${file}: valid pipeline "${pipeline.name}"`);
+    if (values["dry-run"]) {
+      io.out("Dry run: nothing is read or written. Plan:");
+      for (const step of steps) {
+        io.out(`  ${step.id}: ${step.plugin.name}`);
+        io.out(`    ${JSON.stringify(redactor.redactValue(step.config))}`);
+      }
+    }
+    return 0;
+  }
+
+  const log = createLogger({ level, format, redactor });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (++interrupts > 1) Deno.exit(130);
+    log.warn(`${signal}: stopping (press Ctrl-C again to exit at once)`);
+    controller.abort(new CancelledError(`Cannot finish run: cancelled by ${signal}`));
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  try {
+    const summary = await runPipeline(pipeline, { signal: controller.signal, log, redactor });
+    io.out(formatSummary(summary));
+    return 0;
+  } catch (error) {
+    if (error instanceof RunError) {
+      io.err(formatSummary(error.summary));
+      io.err(`weft: ${redactor.redact(messageOf(error.cause))}`);
+      return error.cause instanceof CancelledError ? 130 : 1;
+    }
+    io.err(`weft: ${redactor.redact(messageOf(error))}`);
+    return 1;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
+}

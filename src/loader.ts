@@ -1,0 +1,285 @@
+/**
+ * Loads a pipeline file: YAML with `${VAR}` interpolation and `--set`
+ * overrides, validated in full (every problem with file:line:col) before any I/O.
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit } from "yaml";
+import type { Document, Node as YamlNode } from "yaml";
+import type { z } from "zod";
+import { closest } from "./_closest.ts";
+import { PipelineError, type PipelineIssue } from "./errors.ts";
+import { interpolate } from "./interpolate.ts";
+import { pipelineSchema, type ResolvedPipeline, type ResolvedStep } from "./pipeline.ts";
+import type { AnyPlugin, PluginKind } from "./plugin.ts";
+import { importPlugin, isPluginPath, type PluginRegistry } from "./registry.ts";
+
+/** Options of {@linkcode loadPipeline}. */
+export interface LoadOptions {
+  /** Plugins that `use:` can name. */
+  registry: PluginRegistry;
+  /** `path=value` overrides, applied before validation. */
+  sets?: string[];
+  /** Environment lookup; defaults to `Deno.env.get`. */
+  env?: (name: string) => string | undefined;
+}
+
+type Path = (string | number)[];
+
+/** Reads, interpolates and validates a pipeline file; throws {@linkcode PipelineError}. */
+export async function loadPipeline(file: string, options: LoadOptions): Promise<ResolvedPipeline> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
+    throw new PipelineError([{ file, path: "", message: `Cannot read pipeline: ${why}` }]);
+  }
+  return await parsePipeline(text, file, options);
+}
+
+/** Like {@linkcode loadPipeline}, from text already read. */
+export async function parsePipeline(
+  text: string,
+  file: string,
+  options: LoadOptions,
+): Promise<ResolvedPipeline> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const issues: PipelineIssue[] = [];
+  const at = (node: YamlNode | undefined, path: Path, message: string): PipelineIssue => {
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+    return { file, ...(pos ? { line: pos.line, col: pos.col } : {}), path: dotted(path), message };
+  };
+
+  for (const error of doc.errors) {
+    const pos = error.linePos?.[0];
+    issues.push({
+      file,
+      ...(pos ? { line: pos.line, col: pos.col } : {}),
+      path: "",
+      message: error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, ""),
+    });
+  }
+  if (issues.length) throw new PipelineError(issues);
+  if (!isMap(doc.contents)) {
+    throw new PipelineError([at(doc.contents ?? undefined, [], "expected a mapping at the top")]);
+  }
+
+  const setPaths = applySets(doc, options.sets ?? [], issues);
+  interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), issues, at);
+
+  const locate = (path: Path, message: string): PipelineIssue => {
+    const set = setPaths.find((p) => dotted(path).startsWith(p));
+    if (set) return { file: `--set ${set}`, path: dotted(path), message };
+    return at(nodeAt(doc, path), path, message);
+  };
+
+  const parsed = pipelineSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, [], pipelineSchema, locate));
+    throw new PipelineError(issues);
+  }
+  const data = parsed.data;
+  const baseDir = dirname(resolve(file));
+
+  const resolveStep = async (
+    step: (typeof data)["source"],
+    path: Path,
+    kind: PluginKind,
+    defaultId: string,
+  ): Promise<ResolvedStep | undefined> => {
+    let plugin: AnyPlugin | undefined;
+    if (isPluginPath(step.use)) {
+      try {
+        plugin = await importPlugin(step.use, baseDir);
+      } catch (error) {
+        issues.push(locate([...path, "use"], (error as Error).message));
+        return undefined;
+      }
+    } else {
+      plugin = options.registry.get(step.use);
+      if (!plugin) {
+        const hint = options.registry.suggest(step.use);
+        issues.push(locate(
+          [...path, "use"],
+          `unknown plugin "${step.use}"${hint ? `; did you mean "${hint}"?` : ""}`,
+        ));
+        return undefined;
+      }
+    }
+    if (plugin.kind !== kind) {
+      issues.push(locate([...path, "use"], `"${plugin.name}" is a ${plugin.kind}, not a ${kind}`));
+      return undefined;
+    }
+    const config = plugin.config.safeParse(step.with);
+    if (!config.success) {
+      issues.push(...zodIssues(config.error, [...path, "with"], plugin.config, locate));
+      return undefined;
+    }
+    return { id: step.id ?? defaultId, plugin, config: config.data };
+  };
+
+  const source = await resolveStep(data.source, ["source"], "source", "source");
+  const transforms: ResolvedStep[] = [];
+  for (const [i, step] of data.transforms.entries()) {
+    const resolved = await resolveStep(
+      step,
+      ["transforms", i],
+      "transform",
+      `transforms[${i}]`,
+    );
+    if (resolved) transforms.push(resolved);
+  }
+  const sink = await resolveStep(data.sink, ["sink"], "sink", "sink");
+  if (issues.length || !source || !sink) throw new PipelineError(sortIssues(issues));
+  return { name: data.name, file, source, transforms, sink, runtime: data.runtime };
+}
+
+function applySets(doc: Document, sets: string[], issues: PipelineIssue[]): string[] {
+  const paths: string[] = [];
+  for (const set of sets) {
+    const eq = set.indexOf("=");
+    if (eq <= 0) {
+      issues.push({ file: "--set", path: set, message: "expected path=value" });
+      continue;
+    }
+    const key = set.slice(0, eq);
+    const raw = set.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = parse(raw) ?? raw;
+    } catch {
+      // Not YAML: keep the text as it is.
+    }
+    const path = key.split(".").map((s) => /^\d+$/.test(s) ? Number(s) : s);
+    doc.setIn(path, doc.createNode(value));
+    paths.push(key);
+  }
+  return paths;
+}
+
+function interpolateDocument(
+  doc: Document,
+  env: (name: string) => string | undefined,
+  issues: PipelineIssue[],
+  at: (node: YamlNode | undefined, path: Path, message: string) => PipelineIssue,
+): void {
+  visit(doc, {
+    Scalar(key, node, ancestry) {
+      if (key === "key" || typeof node.value !== "string") return;
+      const result = interpolate(node.value, env);
+      if (!result.changed) return;
+      for (const name of result.missing) {
+        issues.push(at(node, pathOf(ancestry), `environment variable ${name} is not set`));
+      }
+      for (const error of result.errors) issues.push(at(node, pathOf(ancestry), error));
+      let value: unknown = result.value;
+      // An unquoted `${PORT}` becomes a number, as if it had been written there.
+      if (node.type === "PLAIN" && result.value !== "") {
+        try {
+          const typed = parse(result.value);
+          if (typeof typed === "number" || typeof typed === "boolean") value = typed;
+        } catch {
+          // Keep the string.
+        }
+      }
+      node.value = value;
+    },
+  });
+}
+
+function pathOf(ancestry: readonly unknown[]): Path {
+  const path: Path = [];
+  for (let i = 0; i < ancestry.length; i++) {
+    const item = ancestry[i];
+    const next = ancestry[i + 1];
+    if (isMap(item) && next && typeof next === "object" && "key" in next) {
+      const k = (next as { key: unknown }).key;
+      path.push(isScalar(k) ? String(k.value) : String(k));
+    } else if (isSeq(item) && next !== undefined) {
+      path.push(item.items.indexOf(next as never));
+    }
+  }
+  return path;
+}
+
+/** The deepest existing node along `path` (the value, or its key when asked for a key). */
+function nodeAt(doc: Document, path: Path, wantKey = false): YamlNode | undefined {
+  let node: unknown = doc.contents;
+  for (const [i, segment] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === segment);
+      if (!pair) return node;
+      if (wantKey && i === path.length - 1) return pair.key as YamlNode;
+      node = pair.value ?? pair.key;
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment];
+      if (!item) return node;
+      node = item;
+    } else {
+      return node as YamlNode;
+    }
+  }
+  return node as YamlNode;
+}
+
+function zodIssues(
+  error: z.ZodError,
+  prefix: Path,
+  schema: z.ZodType,
+  locate: (path: Path, message: string) => PipelineIssue,
+): PipelineIssue[] {
+  const out: PipelineIssue[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path.map((p) => typeof p === "symbol" ? String(p) : p)];
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeys(schema, issue.path);
+      for (const key of issue.keys) {
+        const hint = closest(key, known);
+        out.push(
+          locate(
+            [...path, key],
+            `unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
+          ),
+        );
+      }
+      continue;
+    }
+    const message = issue.message.replace(/^Invalid input: /, "");
+    out.push(locate(path, message.charAt(0).toLowerCase() + message.slice(1)));
+  }
+  return out;
+}
+
+/** Keys an object schema accepts at `path`, looking through defaults, optionals and pipes. */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const unwrap = (s: unknown): unknown => {
+    for (let i = 0; i < 10; i++) {
+      const def = (s as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+      if (!def) return s;
+      if (def.innerType) s = def.innerType;
+      else if (def.type === "pipe") s = def.in;
+      else return s;
+    }
+    return s;
+  };
+  for (const segment of path) {
+    const def = (unwrap(current) as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+    if (def?.type === "object") current = (def.shape as Record<string, unknown>)[String(segment)];
+    else if (def?.type === "array") current = def.element;
+    else if (def?.type === "record") current = def.valueType;
+    else return [];
+  }
+  const def = (unwrap(current) as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+  return def?.type === "object" ? Object.keys(def.shape as object) : [];
+}
+
+function sortIssues(issues: PipelineIssue[]): PipelineIssue[] {
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+function dotted(path: Path): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`).join("");
+}

@@ -1,0 +1,73 @@
+/**
+ * The data contract between plugins: what flows through the streams.
+ *
+ * A source first says where the data comes from, then for each collection
+ * its definition, then its objects in batches (grouped by tenant). Sinks and
+ * transforms must pass on message types they do not know.
+ * @module
+ */
+
+/** A vector: one float32 array, or several for a multi-vector (ColBERT-style). */
+export type Vector = Float32Array | Float32Array[];
+
+/** A reference from one object to another. */
+export interface ObjectReference {
+  /** Target object UUID. */
+  id: string;
+  /** Target collection, when known. */
+  collection?: string;
+}
+
+/** One object, independent of any client library. */
+export interface WeftObject {
+  /** The object's UUID. */
+  id: string;
+  /** Properties in Weaviate's REST JSON shape (dates as RFC 3339 strings, blobs as base64). */
+  properties: Record<string, unknown>;
+  /** Vectors by name; `default` for a collection's single unnamed vector. */
+  vectors: Record<string, Vector>;
+  /** Cross-references by property name. */
+  references?: Record<string, ObjectReference[]>;
+}
+
+/** Where the data comes from; the first message of a source. */
+export interface SourceInfoMessage {
+  type: "source-info";
+  /** System name, e.g. `weaviate`. */
+  system: string;
+  /** Server version, when known. */
+  version?: string;
+  /** Server address without credentials. */
+  url?: string;
+}
+
+/** A tenant of a multi-tenant collection. */
+export interface TenantInfo {
+  name: string;
+  /** Weaviate activity status as the REST API names it (`HOT`, `COLD`, `FROZEN`, …). */
+  activityStatus: string;
+}
+
+/** A collection begins: its definition, sent before any of its objects. */
+export interface CollectionMessage {
+  type: "collection";
+  /** Collection name. */
+  collection: string;
+  /** The full definition, as `GET /v1/schema/{name}` returns it. */
+  definition: Record<string, unknown>;
+  /** Tenants, for a multi-tenant collection. */
+  tenants?: TenantInfo[];
+  /** True when the source sends no objects of this collection (a schema-only read). */
+  schemaOnly?: boolean;
+}
+
+/** A batch of objects of one collection (and tenant). */
+export interface ObjectsMessage {
+  type: "objects";
+  collection: string;
+  tenant?: string;
+  objects: WeftObject[];
+}
+
+/** Everything that can flow between plugins. */
+export type Message = SourceInfoMessage | CollectionMessage | ObjectsMessage;

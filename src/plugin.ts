@@ -1,0 +1,102 @@
+/**
+ * The plugin API: a plugin is a typed declaration; the runner does the
+ * orchestration (wiring, error tagging, cleanup, counting).
+ * @module
+ */
+import type { z } from "zod";
+import type { Logger } from "./logger.ts";
+import type { Message } from "./messages.ts";
+import type { RetryOptions } from "./retry.ts";
+import type { RunSummary } from "./summary.ts";
+
+/** What a plugin produces or consumes. */
+export type PluginKind = "source" | "transform" | "sink";
+
+/** Counters a plugin reports; they end up in the run summary. */
+export interface Metrics {
+  /** Adds `n` to counter `name`. */
+  add(name: string, n?: number): void;
+  /** Current value of counter `name`. */
+  get(name: string): number;
+}
+
+/** What the runner hands every plugin. */
+export interface PluginContext {
+  /** Aborts when the run is cancelled or fails. */
+  readonly signal: AbortSignal;
+  /** Logger tagged with the plugin and step. */
+  readonly log: Logger;
+  /** Step id in the pipeline (`source`, `sink`, `transforms[0]` or the step's `id`). */
+  readonly step: string;
+  /** Name of the pipeline. */
+  readonly pipeline: string;
+  /** Directory that relative paths in the pipeline are resolved against. */
+  readonly cwd: string;
+  /** Counters for the run summary. */
+  readonly metrics: Metrics;
+  /** Calls `fn` with the run's retry policy (merged with `overrides`); retries are counted. */
+  retry<T>(
+    fn: (signal: AbortSignal, attempt: number) => Promise<T>,
+    overrides?: RetryOptions,
+  ): Promise<T>;
+  /** Registers a cleanup; cleanups run in reverse order when the run ends, however it ends. */
+  onClose(fn: () => void | Promise<void>): void;
+  /** Registers a callback that receives the summary of a successful run. */
+  onComplete(fn: (summary: RunSummary) => void | Promise<void>): void;
+  /** Marks a value as secret: it is masked in logs and errors. */
+  secret(value: string | undefined): void;
+  /** Tells the runner where the output went (a directory, a URL); shown in the summary. */
+  setOutput(location: string): void;
+}
+
+/** The stream a plugin of kind `K` creates. */
+export type StreamOf<K extends PluginKind, T = Message> = K extends "source" ? ReadableStream<T>
+  : K extends "transform" ? TransformStream<T, T>
+  : WritableStream<T>;
+
+/** A plugin declaration. */
+export interface Plugin<K extends PluginKind = PluginKind, C = unknown> {
+  /** Kebab-case name used in pipeline files (`use: weaviate-reader`). */
+  name: string;
+  /** What the plugin does, in one sentence. */
+  description: string;
+  kind: K;
+  /** Options schema; every option documented with `.describe()`. */
+  config: z.ZodType<C, unknown>;
+  /** Creates the plugin's stream for one run. */
+  create(config: C, ctx: PluginContext): StreamOf<K> | Promise<StreamOf<K>>;
+}
+
+/** Any plugin, whatever its config type. */
+// deno-lint-ignore no-explicit-any
+export type AnyPlugin = Plugin<PluginKind, any>;
+
+/**
+ * Declares a plugin; the identity function, there for type inference.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { definePlugin } from "../mod.ts";
+ * const upper = definePlugin({
+ *   name: "count-objects",
+ *   description: "Counts objects that pass through.",
+ *   kind: "transform",
+ *   config: z.strictObject({}),
+ *   create: (_config, ctx) =>
+ *     new TransformStream({
+ *       transform(message, controller) {
+ *         if (message.type === "objects") ctx.metrics.add("seen", message.objects.length);
+ *         controller.enqueue(message);
+ *       },
+ *     }),
+ * });
+ * if (upper.kind !== "transform") throw new Error("unexpected kind");
+ * ```
+ */
+export function definePlugin<K extends PluginKind, C>(plugin: Plugin<K, C>): Plugin<K, C> {
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(plugin.name)) {
+    throw new TypeError(`Cannot define plugin: name "${plugin.name}" is not kebab-case`);
+  }
+  return plugin;
+}

@@ -1,0 +1,236 @@
+/**
+ * Runs a pipeline: source → transforms → sink over web streams, with
+ * backpressure, cancellation, error tagging, cleanups and a summary.
+ * @module
+ */
+import { CancelledError, messageOf, PluginError } from "./errors.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import type { Message } from "./messages.ts";
+import type { ResolvedPipeline, ResolvedStep } from "./pipeline.ts";
+import type { PluginContext } from "./plugin.ts";
+import { Redactor } from "./redact.ts";
+import { retry, type RetryOptions } from "./retry.ts";
+import { CollectionCounter, Counters, type RunSummary } from "./summary.ts";
+
+/** Options of {@linkcode runPipeline}. */
+export interface RunOptions {
+  /** Cancels the run. */
+  signal?: AbortSignal;
+  /** Defaults to an info-level text logger on stderr. */
+  log?: Logger;
+  /** Masks secrets in logs; the runner adds every secret found in step configs. */
+  redactor?: Redactor;
+  /** Base directory for relative paths; defaults to the pipeline file's directory's cwd. */
+  cwd?: string;
+}
+
+/** What a failed run throws: the error, plus the summary of what was done. */
+export class RunError extends Error {
+  constructor(readonly summary: RunSummary, options: ErrorOptions) {
+    super(summary.error ?? "run failed", options);
+    this.name = "RunError";
+  }
+}
+
+/**
+ * Runs `pipeline` to the end and resolves with its summary; a failed or
+ * cancelled run rejects with a {@linkcode RunError} whose `cause` is the
+ * (tagged) error.
+ */
+export async function runPipeline(
+  pipeline: ResolvedPipeline,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const redactor = options.redactor ?? new Redactor();
+  for (const step of [pipeline.source, ...pipeline.transforms, pipeline.sink]) {
+    redactor.addFromConfig(step.config);
+  }
+  const log = options.log ?? createLogger({ redactor });
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (options.signal?.aborted) onOuterAbort();
+
+  const counters = new Counters();
+  const counts = new CollectionCounter();
+  const cleanups: { step: string; fn: () => void | Promise<void> }[] = [];
+  const completions: ((summary: RunSummary) => void | Promise<void>)[] = [];
+  let output: string | undefined;
+  const retryPolicy = pipeline.runtime.retry;
+
+  const contextFor = (step: ResolvedStep): PluginContext => {
+    const stepLog = log.child({ plugin: step.plugin.name, step: step.id });
+    return {
+      signal: controller.signal,
+      log: stepLog,
+      step: step.id,
+      pipeline: pipeline.name,
+      cwd: options.cwd ?? Deno.cwd(),
+      metrics: counters,
+      retry: <T>(fn: (signal: AbortSignal, attempt: number) => Promise<T>, o: RetryOptions = {}) =>
+        retry(fn, {
+          attempts: retryPolicy.attempts,
+          minDelayMs: retryPolicy.minDelay,
+          maxDelayMs: retryPolicy.maxDelay,
+          timeoutMs: retryPolicy.timeout,
+          signal: controller.signal,
+          ...o,
+          onRetry: (error, attempt, delay) => {
+            counters.add("retries");
+            stepLog.warn(`retrying in ${delay} ms after: ${messageOf(error)}`, { attempt });
+            o.onRetry?.(error, attempt, delay);
+          },
+        }),
+      onClose: (fn) => cleanups.push({ step: step.id, fn }),
+      onComplete: (fn) => completions.push(fn),
+      secret: (value) => redactor.add(value),
+      setOutput: (location) => output = location,
+    };
+  };
+
+  const summarize = (status: RunSummary["status"], error?: unknown): RunSummary => {
+    const durationMs = Math.round(performance.now() - started);
+    const { retries = 0, bytesWritten = 0, ...rest } = counters.toJSON();
+    return {
+      pipeline: pipeline.name,
+      status,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      durationMs,
+      objects: counts.total,
+      bytes: bytesWritten,
+      retries,
+      objectsPerSecond: durationMs > 0 ? counts.total / (durationMs / 1000) : 0,
+      collections: counts.collections,
+      counters: rest,
+      ...(output ? { output: redactor.redact(output) } : {}),
+      ...(error ? { error: redactor.redact(messageOf(error)) } : {}),
+    };
+  };
+
+  let progress: ReturnType<typeof setInterval> | undefined;
+  let failure: unknown;
+  try {
+    let stream = tagReadable(
+      await create(pipeline.source, contextFor(pipeline.source)),
+      pipeline.source,
+    );
+    for (const step of pipeline.transforms) {
+      const transform = await create(step, contextFor(step));
+      stream = tagReadable(stream.pipeThrough(transform, { signal: controller.signal }), step);
+    }
+    const sink = countingSink(
+      await create(pipeline.sink, contextFor(pipeline.sink)),
+      pipeline.sink,
+      counts,
+    );
+    const interval = pipeline.runtime.progressInterval;
+    if (interval > 0) {
+      let last = { at: performance.now(), objects: 0 };
+      progress = setInterval(() => {
+        const now = performance.now();
+        const rate = (counts.total - last.objects) / ((now - last.at) / 1000);
+        log.info(`progress: ${counts.total} objects`, { rate: `${Math.round(rate)}/s` });
+        last = { at: now, objects: counts.total };
+      }, interval);
+    }
+    await stream.pipeTo(sink, { signal: controller.signal });
+  } catch (error) {
+    failure = controller.signal.aborted && !(error instanceof PluginError)
+      ? asCancelled(controller.signal.reason)
+      : error;
+    if (!controller.signal.aborted) controller.abort(failure);
+  } finally {
+    clearInterval(progress);
+    options.signal?.removeEventListener("abort", onOuterAbort);
+    for (const { step, fn } of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (error) {
+        // A cleanup error never hides the run's own error.
+        log.warn(`cleanup failed: ${messageOf(error)}`, { step });
+      }
+    }
+  }
+
+  if (failure !== undefined) {
+    const status = failure instanceof CancelledError ? "cancelled" : "failed";
+    throw new RunError(summarize(status, failure), { cause: failure });
+  }
+  const summary = summarize("completed");
+  for (const fn of completions) await fn(summary);
+  return summary;
+}
+
+function asCancelled(reason: unknown): CancelledError {
+  if (reason instanceof CancelledError) return reason;
+  return new CancelledError(
+    `Cannot finish run: cancelled${reason ? ` (${messageOf(reason)})` : ""}`,
+  );
+}
+
+async function create(step: ResolvedStep, ctx: PluginContext) {
+  try {
+    // deno-lint-ignore no-explicit-any
+    return await step.plugin.create(step.config, ctx) as any;
+  } catch (error) {
+    throw tag(error, step);
+  }
+}
+
+function tag(error: unknown, step: ResolvedStep): unknown {
+  if (error instanceof PluginError || error instanceof CancelledError) return error;
+  if (error instanceof DOMException && error.name === "AbortError") return error;
+  return new PluginError({ plugin: step.plugin.name, step: step.id }, error);
+}
+
+/** Re-exposes `readable`, tagging the errors it raises with `step`. */
+function tagReadable(readable: ReadableStream<Message>, step: ResolvedStep) {
+  const reader = readable.getReader();
+  return new ReadableStream<Message>({
+    async pull(controller) {
+      let result: ReadableStreamReadResult<Message>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        throw tag(error, step);
+      }
+      if (result.done) controller.close();
+      else controller.enqueue(result.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
+
+/** Wraps the sink: tags its errors and counts the objects it accepts. */
+function countingSink(
+  sink: WritableStream<Message>,
+  step: ResolvedStep,
+  counts: CollectionCounter,
+) {
+  const writer = sink.getWriter();
+  return new WritableStream<Message>({
+    async write(message) {
+      try {
+        await writer.write(message);
+      } catch (error) {
+        throw tag(error, step);
+      }
+      if (message.type === "objects") {
+        counts.add(message.collection, message.tenant, message.objects.length);
+      } else if (message.type === "collection") {
+        counts.touch(message.collection);
+      }
+    },
+    async close() {
+      try {
+        await writer.close();
+      } catch (error) {
+        throw tag(error, step);
+      }
+    },
+    abort: (reason) => writer.abort(reason),
+  }, { highWaterMark: 1 });
+}

@@ -1,0 +1,111 @@
+/**
+ * Run summary: counted by the runner, printed at the end, written as JSON
+ * by sinks that have a place for it.
+ * @module
+ */
+import type { Metrics } from "./plugin.ts";
+
+/** Objects counted for one collection. */
+export interface CollectionCount {
+  objects: number;
+  /** Per tenant, for multi-tenant collections. */
+  tenants?: Record<string, number>;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  pipeline: string;
+  status: "completed" | "failed" | "cancelled";
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Objects that reached the sink. */
+  objects: number;
+  /** Bytes the sink wrote (`bytesWritten` counter). */
+  bytes: number;
+  /** Retries of any call. */
+  retries: number;
+  /** Objects per second over the whole run. */
+  objectsPerSecond: number;
+  collections: Record<string, CollectionCount>;
+  /** Other counters plugins reported. */
+  counters: Record<string, number>;
+  /** Where the output went, when the sink says so. */
+  output?: string;
+  /** One-line error, for failed runs. */
+  error?: string;
+}
+
+/** In-memory {@linkcode Metrics}. */
+export class Counters implements Metrics {
+  #values = new Map<string, number>();
+
+  add(name: string, n = 1): void {
+    this.#values.set(name, (this.#values.get(name) ?? 0) + n);
+  }
+
+  get(name: string): number {
+    return this.#values.get(name) ?? 0;
+  }
+
+  /** All counters as a plain object, sorted by name. */
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.#values].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+/** Objects per collection and tenant, as they reach the sink. */
+export class CollectionCounter {
+  readonly collections: Record<string, CollectionCount> = {};
+  total = 0;
+
+  add(collection: string, tenant: string | undefined, n: number): void {
+    const entry = this.collections[collection] ??= { objects: 0 };
+    entry.objects += n;
+    if (tenant !== undefined) {
+      const tenants = entry.tenants ??= {};
+      tenants[tenant] = (tenants[tenant] ?? 0) + n;
+    }
+    this.total += n;
+  }
+
+  /** Registers a collection with no objects yet, so empty ones show in the summary. */
+  touch(collection: string): void {
+    this.collections[collection] ??= { objects: 0 };
+  }
+}
+
+const number = new Intl.NumberFormat("en-US");
+
+/** Human-readable byte count. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The summary as a few lines for a terminal. */
+export function formatSummary(summary: RunSummary): string {
+  const lines = [
+    `${summary.status === "completed" ? "✔" : "✘"} ${summary.pipeline}: ${summary.status} in ${
+      (summary.durationMs / 1000).toFixed(1)
+    } s`,
+    `  objects   ${number.format(summary.objects)} (${
+      number.format(Math.round(summary.objectsPerSecond))
+    }/s)`,
+    `  bytes     ${formatBytes(summary.bytes)}`,
+    `  retries   ${summary.retries}`,
+  ];
+  for (const [name, count] of Object.entries(summary.collections)) {
+    const tenants = count.tenants ? ` in ${Object.keys(count.tenants).length} tenants` : "";
+    lines.push(`  ${name}: ${number.format(count.objects)} objects${tenants}`);
+  }
+  if (summary.output) lines.push(`  output    ${summary.output}`);
+  if (summary.error) lines.push(`  error     ${summary.error}`);
+  return lines.join("\n");
+}
