@@ -1,7 +1,12 @@
 /**
  * `weaviate-reader`: reads collections from Weaviate — each full definition,
  * its tenants, then every object with its UUID, properties, references and
- * all vectors (default, named, multi-vector), paged by UUID cursor over gRPC.
+ * all vectors (unnamed, named, multi-vector), paged by UUID cursor.
+ *
+ * Objects are listed over REST (`GET /v1/objects?after=…`), not through the
+ * client's gRPC `fetchObjects`: in weaviate-client 3.14 that path drops blob
+ * properties, cuts dates to milliseconds and fails on multi-target
+ * references, while the REST listing returns every value as stored.
  * @module
  */
 import { z } from "zod";
@@ -19,7 +24,7 @@ export const weaviateReaderConfig = z.strictObject({
     .describe("Read objects; false reads definitions and tenants only (schema-only backup)"),
   includeVectors: z.boolean().default(true).describe("Read every vector of every object"),
   pageSize: z.number().int().min(1).max(10_000).default(500)
-    .describe("Objects per gRPC page (at most the server's QUERY_MAXIMUM_RESULTS)"),
+    .describe("Objects per page (at most the server's QUERY_MAXIMUM_RESULTS)"),
   inactiveTenants: z.enum(["activate", "skip", "fail"]).default("activate")
     .describe(
       "COLD tenants: activate them for the read and set them COLD again, skip them (recorded), or fail",
@@ -152,45 +157,56 @@ async function* readPartition(
   config: WeaviateReaderConfig,
   ctx: PluginContext,
 ): AsyncGenerator<Message> {
-  const refProps = (definition.properties ?? []).filter((p) => isReference(p.dataType));
-  const singleTarget = new Map(
-    refProps.filter((p) => p.dataType.length === 1).map((p) => [p.name, p.dataType[0]!]),
+  const refProps = new Set(
+    (definition.properties ?? []).filter((p) => isReference(p.dataType)).map((p) => p.name),
   );
-  const base = conn.client.collections.use(definition.class);
-  const collection = tenant === undefined ? base : base.withTenant(tenant);
-  let after: string | undefined;
+  const query = new URLSearchParams({ class: definition.class, limit: String(config.pageSize) });
+  if (config.includeVectors) query.set("include", "vector");
+  if (tenant !== undefined) query.set("tenant", tenant);
   for (;;) {
     const page = await ctx.retry(() =>
-      collection.query.fetchObjects({
-        limit: config.pageSize,
-        ...(after ? { after } : {}),
-        includeVector: config.includeVectors,
-        ...(refProps.length ? { returnReferences: refProps.map((p) => ({ linkOn: p.name })) } : {}),
-      })
+      conn.rest<{ objects?: RestObject[] }>("GET", `/v1/objects?${query}`)
     );
-    if (page.objects.length === 0) return;
-    const objects = page.objects.map((o) => toWeftObject(o, singleTarget));
+    const found = page.objects ?? [];
+    if (found.length === 0) return;
+    const objects = found.map((o) => toWeftObject(o, refProps));
     yield {
       type: "objects",
       collection: definition.class,
       ...(tenant === undefined ? {} : { tenant }),
       objects,
     };
-    if (page.objects.length < config.pageSize) return;
-    after = objects[objects.length - 1]!.id;
+    if (found.length < config.pageSize) return;
+    query.set("after", objects[objects.length - 1]!.id);
   }
 }
 
-interface ClientObject {
-  uuid: string;
-  properties: Record<string, unknown>;
-  vectors: Record<string, unknown>;
-  references?:
-    | Record<string, { targetCollection?: string; objects: { uuid: string }[] }>
-    | undefined;
+/** An object as `GET /v1/objects` lists it. */
+interface RestObject {
+  id: string;
+  properties?: Record<string, unknown>;
+  vector?: number[];
+  vectors?: Record<string, number[] | number[][]>;
+  creationTimeUnix?: number;
+  lastUpdateTimeUnix?: number;
 }
 
-function toWeftObject(o: ClientObject, singleTarget: Map<string, string>): WeftObject {
+const BEACON = /^weaviate:\/\/[^/]+\/(?:([^/]+)\/)?([0-9a-f-]{36})$/i;
+
+function toWeftObject(o: RestObject, refProps: Set<string>): WeftObject {
+  const properties: Record<string, unknown> = {};
+  const references: Record<string, ObjectReference[]> = {};
+  for (const [name, value] of Object.entries(o.properties ?? {})) {
+    if (!refProps.has(name)) {
+      properties[name] = value;
+      continue;
+    }
+    references[name] = ((value ?? []) as { beacon: string }[]).map(({ beacon }) => {
+      const match = BEACON.exec(beacon);
+      if (!match) throw new Error(`Cannot read reference ${name} of ${o.id}: beacon "${beacon}"`);
+      return { id: match[2]!.toLowerCase(), ...(match[1] ? { collection: match[1] } : {}) };
+    });
+  }
   const vectors: Record<string, Vector> = {};
   for (const [name, value] of Object.entries(o.vectors ?? {})) {
     if (!Array.isArray(value) || value.length === 0) continue;
@@ -198,35 +214,15 @@ function toWeftObject(o: ClientObject, singleTarget: Map<string, string>): WeftO
       ? (value as number[][]).map((v) => Float32Array.from(v))
       : Float32Array.from(value as number[]);
   }
-  const out: WeftObject = {
-    id: o.uuid,
-    properties: plain(o.properties) as Record<string, unknown>,
+  return {
+    id: o.id,
+    properties,
+    ...(o.vector?.length ? { vector: Float32Array.from(o.vector) } : {}),
     vectors,
+    ...(Object.keys(references).length ? { references } : {}),
+    ...(o.creationTimeUnix ? { createdAt: o.creationTimeUnix } : {}),
+    ...(o.lastUpdateTimeUnix ? { updatedAt: o.lastUpdateTimeUnix } : {}),
   };
-  if (o.references) {
-    const references: Record<string, ObjectReference[]> = {};
-    for (const [prop, ref] of Object.entries(o.references)) {
-      const collection = singleTarget.get(prop) ?? ref.targetCollection;
-      references[prop] = ref.objects.map((r) => ({
-        id: r.uuid,
-        ...(collection ? { collection } : {}),
-      }));
-    }
-    out.references = references;
-  }
-  return out;
-}
-
-/** Property values in REST JSON shape: dates as RFC 3339, absent values dropped. */
-function plain(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plain(v);
-    return out;
-  }
-  return value;
 }
 
 function isReference(dataType: string[]): boolean {

@@ -22,12 +22,18 @@ export interface ObjectReference {
 export interface WeftObject {
   /** The object's UUID. */
   id: string;
-  /** Properties in Weaviate's REST JSON shape (dates as RFC 3339 strings, blobs as base64). */
+  /** Non-reference properties in Weaviate's REST JSON shape (dates as RFC 3339, blobs as base64). */
   properties: Record<string, unknown>;
-  /** Vectors by name; `default` for a collection's single unnamed vector. */
+  /** The collection-level unnamed vector of collections made before named vectors. */
+  vector?: Float32Array;
+  /** Named vectors (single or multi-vector) by name. */
   vectors: Record<string, Vector>;
-  /** Cross-references by property name. */
+  /** Cross-references by property name (not repeated in `properties`). */
   references?: Record<string, ObjectReference[]>;
+  /** Creation time (Unix ms) at the source; a restore cannot keep it. */
+  createdAt?: number;
+  /** Last update time (Unix ms) at the source; a restore cannot keep it. */
+  updatedAt?: number;
 }
 
 /** Where the data comes from; the first message of a source. */

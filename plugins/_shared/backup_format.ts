@@ -1,7 +1,9 @@
 /**
  * The portable backup format (version 1): a directory (or prefix) with
  * `manifest.json`, written last, and data files of JSON Lines, one object a
- * line, vectors as base64 of little-endian float32 (bit-exact).
+ * line: `{"id", "properties", "vector"?, "vectors"?, "references"?,
+ * "createdAt"?, "updatedAt"?}`, vectors as base64 of little-endian float32
+ * (bit-exact), multi-vectors as arrays of those.
  * @module
  */
 import type { SourceInfoMessage, TenantInfo, Vector, WeftObject } from "../../src/messages.ts";
@@ -61,8 +63,11 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 interface StoredObject {
   id: string;
   properties: Record<string, unknown>;
+  vector?: string;
   vectors?: Record<string, string | string[]>;
   references?: WeftObject["references"];
+  createdAt?: number;
+  updatedAt?: number;
 }
 
 function f32ToBase64(v: Float32Array): string {
@@ -78,6 +83,7 @@ function base64ToF32(text: string): Float32Array {
 /** One object as one JSON line (without the newline). */
 export function encodeObject(object: WeftObject): string {
   const stored: StoredObject = { id: object.id, properties: object.properties };
+  if (object.vector) stored.vector = f32ToBase64(object.vector);
   const names = Object.keys(object.vectors);
   if (names.length) {
     const vectors: Record<string, string | string[]> = {};
@@ -90,6 +96,8 @@ export function encodeObject(object: WeftObject): string {
   if (object.references && Object.keys(object.references).length) {
     stored.references = object.references;
   }
+  if (object.createdAt !== undefined) stored.createdAt = object.createdAt;
+  if (object.updatedAt !== undefined) stored.updatedAt = object.updatedAt;
   return JSON.stringify(stored);
 }
 
@@ -106,7 +114,10 @@ export function decodeObject(line: string): WeftObject {
   return {
     id: stored.id,
     properties: stored.properties,
+    ...(stored.vector === undefined ? {} : { vector: base64ToF32(stored.vector) }),
     vectors,
     ...(stored.references ? { references: stored.references } : {}),
+    ...(stored.createdAt === undefined ? {} : { createdAt: stored.createdAt }),
+    ...(stored.updatedAt === undefined ? {} : { updatedAt: stored.updatedAt }),
   };
 }

@@ -27,9 +27,10 @@ export interface ConnectionConfig {
   headers: Record<string, string>;
 }
 
-/** A connected Weaviate: the client, plus raw REST access for canonical JSON. */
+/** A connected Weaviate: raw REST access for canonical JSON, and the client on demand. */
 export interface WeaviateConnection {
-  client: WeaviateClient;
+  /** The weaviate-client (gRPC), connected on first use and closed when the run ends. */
+  client(): Promise<WeaviateClient>;
   /** Server version from `/v1/meta`. */
   version: string;
   /** Address safe to record. */
@@ -81,7 +82,8 @@ export async function connectWeaviate(
   };
 
   const meta = await ctx.retry(() => call<{ version: string }>("GET", "/v1/meta"));
-  const client = await ctx.retry(() =>
+  let client: Promise<WeaviateClient> | undefined;
+  const connect = () =>
     weaviate.connectToCustom({
       httpHost: rest.hostname,
       httpPort: Number(rest.port || (httpSecure ? 443 : 80)),
@@ -92,10 +94,13 @@ export async function connectWeaviate(
       grpcSecure: grpc.protocol === "https:",
       headers: config.headers,
       ...(config.apiKey ? { authCredentials: new weaviate.ApiKey(config.apiKey) } : {}),
-    })
-  );
-  ctx.onClose(() => client.close());
-  return { client, version: meta.version, url: safeUrl(config.url), rest: call };
+    });
+  const lazyClient = () =>
+    client ??= ctx.retry(connect).then((c) => {
+      ctx.onClose(() => c.close());
+      return c;
+    });
+  return { client: lazyClient, version: meta.version, url: safeUrl(config.url), rest: call };
 }
 
 function describeBody(text: string): string {
