@@ -10,6 +10,24 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 /** Integration tests share one server and leave child processes running between steps. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
 
+const tempDirs: string[] = [];
+addEventListener("unload", () => {
+  for (const dir of tempDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
+/** A temporary directory removed when the test file ends. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  tempDirs.push(dir);
+  return dir;
+}
+
 /** A collection name no other test uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;

@@ -9,6 +9,7 @@ import {
   readBackup,
   sameBits,
   serverEnv,
+  tempDir,
   uniqueName,
 } from "./_helpers.ts";
 
@@ -34,8 +35,10 @@ Deno.test({
       });
       const collection = client.collections.use(name);
       const random = prng(7);
-      const batches: { properties: Record<string, string | number | boolean>; vectors: number[] }[][] =
-        [];
+      const batches: {
+        properties: Record<string, string | number | boolean>;
+        vectors: number[];
+      }[][] = [];
       for (let b = 0; b < 20; b++) {
         batches.push(Array.from({ length: 500 }, (_, k) => {
           const i = b * 500 + k;
@@ -57,7 +60,7 @@ Deno.test({
         for (const r of results) assert.equal(r.hasErrors, false);
       }
 
-      const dir = await Deno.makeTempDir({ prefix: "weft-test-backup-" });
+      const dir = await tempDir("weft-test-backup-");
       const run = await denoTask(
         [
           "backup",
@@ -137,7 +140,7 @@ Deno.test({
       const collection = client.collections.use(name);
       await collection.tenants.create([{ name: "alpha" }, { name: "beta" }]);
       await collection.withTenant("alpha").data.insert({ properties: { title: "x" } });
-      const dir = await Deno.makeTempDir({ prefix: "weft-test-schema-" });
+      const dir = await tempDir("weft-test-schema-");
       const run = await denoTask(
         [
           "backup",
@@ -168,7 +171,7 @@ Deno.test({
     const client = await connect(server);
     try {
       await client.collections.create({ name, properties: [{ name: "t", dataType: "text" }] });
-      const dir = await Deno.makeTempDir({ prefix: "weft-test-exists-" });
+      const dir = await tempDir("weft-test-exists-");
       const env = serverEnv(server, dir);
       const args = [
         "backup",
@@ -194,7 +197,7 @@ Deno.test({
   name: "backup of a missing collection fails in one line and writes no manifest",
   ...integration,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weft-test-missing-" });
+    const dir = await tempDir("weft-test-missing-");
     const run = await denoTask(
       ["backup", "pipelines/backup.yaml", "--set", "source.with.collections=[NoSuchThing]"],
       serverEnv(server, dir),
