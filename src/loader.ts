@@ -10,7 +10,12 @@ import type { z } from "zod";
 import { closest } from "./_closest.ts";
 import { PipelineError, type PipelineIssue } from "./errors.ts";
 import { interpolate } from "./interpolate.ts";
-import { pipelineSchema, type ResolvedPipeline, type ResolvedStep } from "./pipeline.ts";
+import {
+  pipelineSchema,
+  type ResolvedPipeline,
+  type ResolvedStep,
+  stepSchema,
+} from "./pipeline.ts";
 import type { AnyPlugin, PluginKind } from "./plugin.ts";
 import { importPlugin, isPluginPath, type PluginRegistry } from "./registry.ts";
 
@@ -69,26 +74,27 @@ export async function parsePipeline(
   const setPaths = applySets(doc, options.sets ?? [], issues);
   interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), issues, at);
 
-  const locate = (path: Path, message: string): PipelineIssue => {
+  const locate = (path: Path, message: string, key = false): PipelineIssue => {
     const set = setPaths.find((p) => dotted(path).startsWith(p));
     if (set) return { file: `--set ${set}`, path: dotted(path), message };
-    return at(nodeAt(doc, path), path, message);
+    return at(nodeAt(doc, path, key), path, message);
   };
 
-  const parsed = pipelineSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, [], pipelineSchema, locate));
-    throw new PipelineError(issues);
-  }
-  const data = parsed.data;
+  // Steps are checked even when the file around them is not, so every problem shows at once.
+  const raw = doc.toJS() as Record<string, unknown> | null;
+  const parsed = pipelineSchema.safeParse(raw);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error, [], pipelineSchema, locate));
   const baseDir = dirname(resolve(file));
 
   const resolveStep = async (
-    step: (typeof data)["source"],
+    value: unknown,
     path: Path,
     kind: PluginKind,
     defaultId: string,
   ): Promise<ResolvedStep | undefined> => {
+    const shape = stepSchema.safeParse(value);
+    if (!shape.success) return undefined; // Reported by the pipeline schema.
+    const step = shape.data;
     let plugin: AnyPlugin | undefined;
     if (isPluginPath(step.use)) {
       try {
@@ -120,19 +126,18 @@ export async function parsePipeline(
     return { id: step.id ?? defaultId, plugin, config: config.data };
   };
 
-  const source = await resolveStep(data.source, ["source"], "source", "source");
+  const source = await resolveStep(raw?.source, ["source"], "source", "source");
   const transforms: ResolvedStep[] = [];
-  for (const [i, step] of data.transforms.entries()) {
-    const resolved = await resolveStep(
-      step,
-      ["transforms", i],
-      "transform",
-      `transforms[${i}]`,
-    );
+  const rawTransforms = Array.isArray(raw?.transforms) ? raw.transforms : [];
+  for (const [i, step] of rawTransforms.entries()) {
+    const resolved = await resolveStep(step, ["transforms", i], "transform", `transforms[${i}]`);
     if (resolved) transforms.push(resolved);
   }
-  const sink = await resolveStep(data.sink, ["sink"], "sink", "sink");
-  if (issues.length || !source || !sink) throw new PipelineError(sortIssues(issues));
+  const sink = await resolveStep(raw?.sink, ["sink"], "sink", "sink");
+  if (issues.length || !parsed.success || !source || !sink) {
+    throw new PipelineError(sortIssues(issues));
+  }
+  const data = parsed.data;
   return { name: data.name, file, source, transforms, sink, runtime: data.runtime };
 }
 
@@ -228,7 +233,7 @@ function zodIssues(
   error: z.ZodError,
   prefix: Path,
   schema: z.ZodType,
-  locate: (path: Path, message: string) => PipelineIssue,
+  locate: (path: Path, message: string, key?: boolean) => PipelineIssue,
 ): PipelineIssue[] {
   const out: PipelineIssue[] = [];
   for (const issue of error.issues) {
@@ -237,16 +242,14 @@ function zodIssues(
       const known = knownKeys(schema, issue.path);
       for (const key of issue.keys) {
         const hint = closest(key, known);
-        out.push(
-          locate(
-            [...path, key],
-            `unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ""}`,
-          ),
-        );
+        const text = `unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ""}`;
+        out.push(locate([...path, key], text, true));
       }
       continue;
     }
-    const message = issue.message.replace(/^Invalid input: /, "");
+    const message = issue.code === "invalid_type" && /received undefined$/.test(issue.message)
+      ? `missing required option (${issue.expected})`
+      : issue.message.replace(/^Invalid input: /, "");
     out.push(locate(path, message.charAt(0).toLowerCase() + message.slice(1)));
   }
   return out;

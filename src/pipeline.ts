@@ -6,7 +6,8 @@ import { z } from "zod";
 import type { AnyPlugin } from "./plugin.ts";
 import { duration } from "./units.ts";
 
-const stepSchema = z.strictObject({
+/** One step of a pipeline: a plugin and its options. */
+export const stepSchema = z.strictObject({
   use: z.string().min(1).describe("Built-in plugin name, or a path to a plugin module (./x.ts)"),
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a kebab-case id").optional()
     .describe("Step id shown in logs and errors"),
