@@ -3,11 +3,20 @@
  * @module
  */
 import type { AnyPlugin } from "../src/plugin.ts";
+import { fileReader } from "./file_reader.ts";
 import { fileWriter } from "./file_writer.ts";
 import { weaviateReader } from "./weaviate_reader.ts";
+import { weaviateWriter } from "./weaviate_writer.ts";
 
+export { fileReader } from "./file_reader.ts";
 export { fileWriter } from "./file_writer.ts";
 export { weaviateReader } from "./weaviate_reader.ts";
+export { weaviateWriter } from "./weaviate_writer.ts";
 
 /** Every built-in plugin. */
-export const builtinPlugins: readonly AnyPlugin[] = [weaviateReader, fileWriter];
+export const builtinPlugins: readonly AnyPlugin[] = [
+  weaviateReader,
+  weaviateWriter,
+  fileReader,
+  fileWriter,
+];

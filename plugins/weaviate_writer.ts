@@ -1,0 +1,324 @@
+/**
+ * `weaviate-writer`: creates collections from their definitions (optionally
+ * renamed), creates tenants with their activity status, inserts objects with
+ * their UUIDs and every vector in batches, then adds cross-references in a
+ * second pass once every object exists.
+ * @module
+ */
+import { z } from "zod";
+import { ServerError } from "../src/errors.ts";
+import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../src/messages.ts";
+import { definePlugin, type PluginContext } from "../src/plugin.ts";
+import { type Definition, prepareDefinition } from "./_shared/definition.ts";
+import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
+
+/** Options of {@linkcode weaviateWriter}. */
+export const weaviateWriterConfig = z.strictObject({
+  ...connectionOptions,
+  collection: z.string().regex(
+    /^[A-Z][_0-9A-Za-z]*$/,
+    "expected a collection name (GraphQL style, capitalised)",
+  )
+    .optional().describe("Restore the (single) collection under this name"),
+  tenants: z.record(z.string(), z.string()).default({})
+    .describe("Tenant renames, source name → target name"),
+  mode: z.enum(["fail", "skip-existing", "overwrite", "replace"]).default("fail")
+    .describe(
+      "When the target collection exists: fail; skip-existing (insert only new UUIDs); overwrite (upsert by UUID); replace (drop and recreate, needs confirm: true)",
+    ),
+  confirm: z.boolean().default(false).describe(
+    "Confirms mode: replace, which deletes the target's objects",
+  ),
+  skipVectors: z.boolean().default(false)
+    .describe("Insert without vectors (the target's vectorizer makes new ones)"),
+  forceSchema: z.boolean().default(false)
+    .describe(
+      "Drop settings the target server cannot take (e.g. a module it lacks) and report them",
+    ),
+  concurrency: z.number().int().min(1).max(32).default(2).describe("Batch requests in flight"),
+});
+
+/** Parsed options of {@linkcode weaviateWriter}. */
+export type WeaviateWriterConfig = z.output<typeof weaviateWriterConfig>;
+
+/** The `weaviate-writer` sink plugin. */
+export const weaviateWriter = definePlugin({
+  name: "weaviate-writer",
+  description:
+    "Creates collections and tenants, inserts objects with all vectors, then references.",
+  kind: "sink",
+  config: weaviateWriterConfig,
+  async create(config, ctx) {
+    const conn = await connectWeaviate(config, ctx);
+    const meta = await ctx.retry(() =>
+      conn.rest<{ modules?: Record<string, unknown> }>("GET", "/v1/meta")
+    );
+    const writer = new Writer(conn, new Set(Object.keys(meta.modules ?? {})), config, ctx);
+    ctx.setOutput(conn.url);
+    return new WritableStream<Message>({
+      write: (message) => writer.write(message),
+      close: () => writer.finish(),
+      abort: () => writer.settle(),
+    });
+  },
+});
+
+interface PendingReference {
+  from: string;
+  to: string;
+  tenant?: string;
+}
+
+interface Target {
+  name: string;
+  /** Source tenant name → status to set once loading is done. */
+  finalStatus: Map<string, string>;
+  skipExisting: boolean;
+}
+
+const BATCH_REFERENCES = 1000;
+
+class Writer {
+  #renames = new Map<string, string>();
+  #targets = new Map<string, Target>();
+  #references: PendingReference[] = [];
+  #inFlight = new Set<Promise<void>>();
+  #failure: unknown;
+
+  constructor(
+    readonly conn: WeaviateConnection,
+    readonly modules: Set<string>,
+    readonly config: WeaviateWriterConfig,
+    readonly ctx: PluginContext,
+  ) {}
+
+  async write(message: Message): Promise<void> {
+    this.#throwIfFailed();
+    if (message.type === "collection") await this.#collection(message);
+    else if (message.type === "objects") await this.#objects(message);
+  }
+
+  #tenant(name: string | undefined): string | undefined {
+    return name === undefined ? undefined : this.config.tenants[name] ?? name;
+  }
+
+  async #collection(message: CollectionMessage): Promise<void> {
+    await this.settle();
+    if (this.config.collection && this.#targets.size > 0) {
+      throw new Error(
+        `Cannot rename: "collection" renames one collection, but the input holds several (${
+          [...this.#targets.keys(), message.collection].join(", ")
+        })`,
+      );
+    }
+    const name = this.config.collection ?? message.collection;
+    this.#renames.set(message.collection, name);
+    const path = `/v1/schema/${encodeURIComponent(name)}`;
+    const exists = await this.#exists(path);
+    const { definition, changes } = prepareDefinition(message.definition as Definition, {
+      name,
+      renames: this.#renames,
+      modules: this.modules,
+      force: this.config.forceSchema,
+    });
+    for (const change of changes) this.ctx.log.warn(`forceSchema: ${change}`, { collection: name });
+    if (exists) {
+      const mode = this.config.mode;
+      if (mode === "fail") {
+        throw new Error(
+          `Cannot restore into "${name}": the collection exists (set mode: skip-existing, overwrite or replace)`,
+        );
+      }
+      if (mode === "replace") {
+        if (!this.config.confirm) {
+          throw new Error(
+            `Cannot replace "${name}": mode replace deletes its objects; set confirm: true to go ahead`,
+          );
+        }
+        this.ctx.log.warn(`replacing collection "${name}": dropping it and creating it anew`);
+        await this.ctx.retry(() => this.conn.rest("DELETE", path));
+        await this.ctx.retry(() => this.conn.rest("POST", "/v1/schema", definition));
+      } else {
+        this.ctx.log.info(`collection "${name}" exists; ${mode}`);
+      }
+    } else {
+      await this.ctx.retry(() => this.conn.rest("POST", "/v1/schema", definition));
+      this.ctx.log.info(`created collection "${name}"`, { from: message.collection });
+    }
+    const target: Target = {
+      name,
+      finalStatus: new Map(),
+      skipExisting: exists && this.config.mode === "skip-existing",
+    };
+    this.#targets.set(message.collection, target);
+    if (message.tenants?.length) await this.#tenants(target, message.tenants);
+  }
+
+  async #tenants(target: Target, tenants: TenantInfo[]): Promise<void> {
+    const path = `/v1/schema/${encodeURIComponent(target.name)}/tenants`;
+    const existing = new Map(
+      (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
+        .map((t) => [t.name, t.activityStatus]),
+    );
+    const create: { name: string; activityStatus: string }[] = [];
+    const activate: { name: string; activityStatus: string }[] = [];
+    for (const tenant of tenants) {
+      const name = this.#tenant(tenant.name)!;
+      const now = existing.get(name);
+      // Objects can only be written to an active tenant: load it HOT, set its status last.
+      target.finalStatus.set(name, now ?? tenant.activityStatus);
+      if (now === undefined) create.push({ name, activityStatus: "HOT" });
+      else if (now !== "HOT" && now !== "ACTIVE") activate.push({ name, activityStatus: "HOT" });
+    }
+    for (let i = 0; i < create.length; i += 100) {
+      const chunk = create.slice(i, i + 100);
+      await this.ctx.retry(() => this.conn.rest("POST", path, chunk));
+    }
+    if (activate.length) await this.ctx.retry(() => this.conn.rest("PUT", path, activate));
+  }
+
+  async #objects(message: ObjectsMessage): Promise<void> {
+    const target = this.#targets.get(message.collection);
+    if (!target) {
+      throw new Error(
+        `Cannot write objects of "${message.collection}": its definition did not come first`,
+      );
+    }
+    const tenant = this.#tenant(message.tenant);
+    let objects = message.objects;
+    if (target.skipExisting) {
+      const existing = await this.#existingIds(target.name, tenant, objects.map((o) => o.id));
+      objects = objects.filter((o) => !existing.has(o.id));
+      this.ctx.metrics.add("objectsSkipped", message.objects.length - objects.length);
+    }
+    if (objects.length === 0) return;
+    const batch = objects.map((o) => ({
+      class: target.name,
+      id: o.id,
+      properties: o.properties,
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(this.config.skipVectors || !o.vector ? {} : { vector: Array.from(o.vector) }),
+      ...(this.config.skipVectors || Object.keys(o.vectors).length === 0 ? {} : {
+        vectors: Object.fromEntries(
+          Object.entries(o.vectors).map((
+            [name, v],
+          ) => [name, Array.isArray(v) ? v.map((row) => Array.from(row)) : Array.from(v)]),
+        ),
+      }),
+    }));
+    for (const o of objects) {
+      for (const [prop, refs] of Object.entries(o.references ?? {})) {
+        for (const ref of refs) {
+          const to = ref.collection
+            ? `weaviate://localhost/${
+              this.#renames.get(ref.collection) ?? ref.collection
+            }/${ref.id}`
+            : `weaviate://localhost/${ref.id}`;
+          this.#references.push({
+            from: `weaviate://localhost/${target.name}/${o.id}/${prop}`,
+            to,
+            ...(tenant === undefined ? {} : { tenant }),
+          });
+        }
+      }
+    }
+    while (this.#inFlight.size >= this.config.concurrency) await Promise.race(this.#inFlight);
+    this.#throwIfFailed();
+    const request = this.#insert(target.name, batch).catch((error) => {
+      this.#failure ??= error;
+    });
+    const tracked = request.finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
+  async #insert(collection: string, batch: { id: string }[]): Promise<void> {
+    const results = await this.ctx.retry(() =>
+      this.conn.rest<{ id: string; result?: { errors?: { error?: { message: string }[] } } }[]>(
+        "POST",
+        "/v1/batch/objects",
+        { objects: batch },
+      )
+    );
+    const failed = results.filter((r) => r.result?.errors?.error?.length);
+    if (failed.length) {
+      const first = failed[0]!;
+      throw new ServerError(
+        `Cannot insert ${failed.length} of ${batch.length} objects into "${collection}": ${
+          first.result!.errors!.error![0]!.message
+        } (object ${first.id})`,
+        { retryable: false },
+      );
+    }
+    this.ctx.metrics.add("objectsWritten", batch.length);
+  }
+
+  async #existingIds(
+    collection: string,
+    tenant: string | undefined,
+    ids: string[],
+  ): Promise<Set<string>> {
+    const client = await this.conn.client();
+    const base = client.collections.use(collection);
+    const handle = tenant === undefined ? base : base.withTenant(tenant);
+    const found = await this.ctx.retry(() =>
+      handle.query.fetchObjects({
+        filters: handle.filter.byId().containsAny(ids),
+        limit: ids.length,
+        returnProperties: [],
+      })
+    );
+    return new Set(found.objects.map((o) => o.uuid));
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.ctx.retry(() => this.conn.rest("GET", path));
+      return true;
+    } catch (error) {
+      if (error instanceof ServerError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Waits for every batch in flight. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async finish(): Promise<void> {
+    await this.settle();
+    for (let i = 0; i < this.#references.length; i += BATCH_REFERENCES) {
+      const chunk = this.#references.slice(i, i + BATCH_REFERENCES);
+      const results = await this.ctx.retry(() =>
+        this.conn.rest<{ result?: { errors?: { error?: { message: string }[] } } }[]>(
+          "POST",
+          "/v1/batch/references",
+          chunk,
+        )
+      );
+      const failed = results.findIndex((r) => r.result?.errors?.error?.length);
+      if (failed >= 0) {
+        const ref = chunk[failed]!;
+        throw new ServerError(
+          `Cannot add reference ${ref.from} → ${ref.to}: ${
+            results[failed]!.result!.errors!.error![0]!.message
+          }`,
+          { retryable: false },
+        );
+      }
+      this.ctx.metrics.add("referencesWritten", chunk.length);
+    }
+    for (const target of this.#targets.values()) {
+      const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
+      if (cold.length === 0) continue;
+      const path = `/v1/schema/${encodeURIComponent(target.name)}/tenants`;
+      const body = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
+      await this.ctx.retry(() => this.conn.rest("PUT", path, body));
+    }
+  }
+}
