@@ -43,6 +43,7 @@ export { type LoadOptions, loadPipeline, parsePipeline } from "./src/loader.ts";
 export type { ResolvedPipeline, ResolvedStep, RuntimeConfig } from "./src/pipeline.ts";
 export {
   type AnyPlugin,
+  type ConfirmRequest,
   definePlugin,
   type Metrics,
   type Plugin,

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { IntegrityError } from "../src/errors.ts";
 import type { Message } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
+import { compilePatterns } from "./_shared/patterns.ts";
 import {
   type BackupManifest,
   decodeObject,
@@ -75,13 +76,8 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
   const root = resolve(ctx.cwd, config.path);
   const manifest = await readManifest(root);
   yield { type: "source-info", ...manifest.source };
-  const patterns = config.collections.map((p) =>
-    new RegExp(
-      `^${p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
-      "i",
-    )
-  );
-  const wanted = manifest.collections.filter((c) => patterns.some((re) => re.test(c.name)));
+  const matches = compilePatterns(config.collections);
+  const wanted = manifest.collections.filter((c) => matches(c.name));
   for (const pattern of config.collections) {
     if (
       !pattern.includes("*") && !wanted.some((c) => c.name.toLowerCase() === pattern.toLowerCase())

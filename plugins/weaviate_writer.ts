@@ -9,17 +9,20 @@ import { z } from "zod";
 import { ServerError } from "../src/errors.ts";
 import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
-import { type Definition, prepareDefinition } from "./_shared/definition.ts";
+import { optionalString } from "../src/units.ts";
+import { applyOverrides, type Definition, prepareDefinition } from "./_shared/definition.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 
 /** Options of {@linkcode weaviateWriter}. */
 export const weaviateWriterConfig = z.strictObject({
   ...connectionOptions,
-  collection: z.string().regex(
-    /^[A-Z][_0-9A-Za-z]*$/,
-    "expected a collection name (GraphQL style, capitalised)",
-  )
-    .optional().describe("Restore the (single) collection under this name"),
+  collection: optionalString().pipe(
+    z.string().regex(
+      /^[A-Z][_0-9A-Za-z]*$/,
+      "expected a collection name (GraphQL style, capitalised)",
+    )
+      .optional(),
+  ).describe("Restore the (single) collection under this name"),
   tenants: z.record(z.string(), z.string()).default({})
     .describe("Tenant renames, source name → target name"),
   mode: z.enum(["fail", "skip-existing", "overwrite", "replace"]).default("fail")
@@ -36,6 +39,14 @@ export const weaviateWriterConfig = z.strictObject({
       "Drop settings the target server cannot take (e.g. a module it lacks) and report them",
     ),
   concurrency: z.number().int().min(1).max(32).default(2).describe("Batch requests in flight"),
+  overrides: z.record(z.string(), z.unknown()).default({})
+    .describe(
+      "Changes to the definition before creating the collection (merged; properties by name), e.g. a new vector index type",
+    ),
+  alias: optionalString()
+    .describe(
+      "Point this alias at the (single) written collection once its object counts check out",
+    ),
 });
 
 /** Parsed options of {@linkcode weaviateWriter}. */
@@ -74,6 +85,11 @@ interface Target {
   /** Source tenant name → status to set once loading is done. */
   finalStatus: Map<string, string>;
   skipExisting: boolean;
+  /** Whether objects may have been there before this run (counts can only grow). */
+  preexisting: boolean;
+  multiTenant: boolean;
+  /** Objects received per target tenant ("" without tenants). */
+  received: Map<string, number>;
 }
 
 const BATCH_REFERENCES = 1000;
@@ -115,7 +131,8 @@ class Writer {
     this.#renames.set(message.collection, name);
     const path = `/v1/schema/${encodeURIComponent(name)}`;
     const exists = await this.#exists(path);
-    const { definition, changes } = prepareDefinition(message.definition as Definition, {
+    const source = applyOverrides(message.definition as Definition, this.config.overrides);
+    const { definition, changes } = prepareDefinition(source, {
       name,
       renames: this.#renames,
       modules: this.modules,
@@ -149,6 +166,10 @@ class Writer {
       name,
       finalStatus: new Map(),
       skipExisting: exists && this.config.mode === "skip-existing",
+      preexisting: exists && this.config.mode !== "replace",
+      multiTenant: (definition.multiTenancyConfig as { enabled?: boolean } | undefined)?.enabled ===
+        true,
+      received: new Map(),
     };
     this.#targets.set(message.collection, target);
     if (message.tenants?.length) await this.#tenants(target, message.tenants);
@@ -185,6 +206,10 @@ class Writer {
       );
     }
     const tenant = this.#tenant(message.tenant);
+    target.received.set(
+      tenant ?? "",
+      (target.received.get(tenant ?? "") ?? 0) + message.objects.length,
+    );
     let objects = message.objects;
     if (target.skipExisting) {
       const existing = await this.#existingIds(target.name, tenant, objects.map((o) => o.id));
@@ -313,6 +338,8 @@ class Writer {
       }
       this.ctx.metrics.add("referencesWritten", chunk.length);
     }
+    for (const target of this.#targets.values()) await this.#checkCounts(target);
+    if (this.config.alias) await this.#pointAlias(this.config.alias);
     for (const target of this.#targets.values()) {
       const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
       if (cold.length === 0) continue;
@@ -320,5 +347,53 @@ class Writer {
       const body = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
       await this.ctx.retry(() => this.conn.rest("PUT", path, body));
     }
+  }
+
+  /** Compares the target's object counts with what was received; throws on a shortfall. */
+  async #checkCounts(target: Target): Promise<void> {
+    for (const [tenant, received] of target.received) {
+      const args = tenant ? `(tenant: ${JSON.stringify(tenant)})` : "";
+      const query = `{ Aggregate { ${target.name}${args} { meta { count } } } }`;
+      const result = await this.ctx.retry(() =>
+        this.conn.rest<
+          {
+            data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
+            errors?: { message: string }[];
+          }
+        >(
+          "POST",
+          "/v1/graphql",
+          { query },
+        )
+      );
+      if (result.errors?.length) {
+        throw new ServerError(`Cannot count "${target.name}": ${result.errors[0]!.message}`);
+      }
+      const count = result.data?.Aggregate?.[target.name]?.[0]?.meta.count ?? 0;
+      const where = `"${target.name}"${tenant ? ` tenant "${tenant}"` : ""}`;
+      if (count < received || (!target.preexisting && count !== received)) {
+        throw new ServerError(
+          `Cannot confirm the copy: ${where} holds ${count} objects, ${received} were written`,
+          { retryable: false },
+        );
+      }
+      this.ctx.log.info(`checked ${where}: ${count} objects`);
+    }
+  }
+
+  async #pointAlias(alias: string): Promise<void> {
+    if (this.#targets.size !== 1) {
+      throw new Error(
+        `Cannot point alias "${alias}": the run wrote ${this.#targets.size} collections, not one`,
+      );
+    }
+    const target = [...this.#targets.values()][0]!.name;
+    const path = `/v1/aliases/${encodeURIComponent(alias)}`;
+    if (await this.#exists(path)) {
+      await this.ctx.retry(() => this.conn.rest("PUT", path, { class: target }));
+    } else {
+      await this.ctx.retry(() => this.conn.rest("POST", "/v1/aliases", { alias, class: target }));
+    }
+    this.ctx.log.info(`alias "${alias}" now points at "${target}"`);
   }
 }

@@ -7,29 +7,40 @@ import { builtinPlugins } from "../plugins/mod.ts";
 import { formatPluginHelp } from "./describe.ts";
 import { CancelledError, messageOf, PipelineError } from "./errors.ts";
 import { loadPipeline } from "./loader.ts";
+import type { ResolvedPipeline } from "./pipeline.ts";
+import type { ConfirmRequest } from "./plugin.ts";
 import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.ts";
 import { Redactor } from "./redact.ts";
 import { PluginRegistry } from "./registry.ts";
 import { RunError, runPipeline } from "./runner.ts";
 import { formatSummary } from "./summary.ts";
 import { VERSION } from "./version.ts";
+import { verifyPipeline } from "./verify.ts";
 
 const USAGE = `weft ${VERSION}: ETL pipelines for Weaviate
 
 Usage:
   weft run <pipeline.yaml> [--set path=value]... [--dry-run]
   weft validate <pipeline.yaml> [--set path=value]...
+  weft verify <backup-dir | weaviate-url> --against <weaviate-url> [--collection X] [--as Y]
   weft plugins [name]
 
 Options:
   --set path=value     Override a value in the pipeline, e.g. --set source.with.collections=[Articles]
   --dry-run            Validate and print the resolved plan; read and write nothing
+  --yes                Confirm destructive steps (clear, replace) without asking
+  --against URL        verify: the Weaviate to compare with
+  --collection NAME    verify: only this collection of the source
+  --as NAME            verify: the collection's name in the target, if renamed
+  --api-key KEY        verify: API key for both servers (default: $WEAVIATE_API_KEY)
+  --report FILE        verify: also write the report as JSON
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   --log-format FORMAT  text | json (default text)
   -h, --help           Show this help
   -V, --version        Show the version
 
-Exit codes: 0 done, 1 run failed, 2 invalid pipeline or usage, 130 cancelled.`;
+Exit codes: 0 done (verify: no differences), 1 run failed (verify: differences),
+2 invalid pipeline or usage, 130 cancelled.`;
 
 /** Output streams, replaceable in tests. */
 export interface CliIO {
@@ -52,6 +63,12 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
       options: {
         set: { type: "string", multiple: true, default: [] },
         "dry-run": { type: "boolean", default: false },
+        yes: { type: "boolean", short: "y", default: false },
+        against: { type: "string" },
+        collection: { type: "string" },
+        as: { type: "string" },
+        "api-key": { type: "string" },
+        report: { type: "string" },
         "log-level": { type: "string", default: "info" },
         "log-format": { type: "string", default: "text" },
         help: { type: "boolean", short: "h", default: false },
@@ -97,6 +114,31 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
     return 0;
   }
 
+  if (command === "verify") {
+    if (rest.length !== 1 || !values.against) {
+      io.err(`weft: verify takes one backup directory or URL and --against URL\n\n${USAGE}`);
+      return 2;
+    }
+    let pipeline;
+    try {
+      pipeline = verifyPipeline({
+        source: rest[0]!,
+        against: values.against,
+        collection: values.collection,
+        as: values.as,
+        apiKey: values["api-key"] ?? Deno.env.get("WEAVIATE_API_KEY"),
+        report: values.report,
+      }, registry);
+    } catch (error) {
+      if (error instanceof PipelineError) {
+        io.err(error.message);
+        return 2;
+      }
+      throw error;
+    }
+    return await execute(pipeline, { level, format, confirmed: false }, io);
+  }
+
   if (command !== "run" && command !== "validate") {
     io.err(`weft: unknown command "${command}"\n\n${USAGE}`);
     return 2;
@@ -135,6 +177,22 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
     return 0;
   }
 
+  return await execute(pipeline, { level, format, confirmed: values.yes }, io);
+}
+
+interface ExecuteOptions {
+  level: LogLevel;
+  format: LogFormat;
+  confirmed: boolean;
+}
+
+/** Runs a resolved pipeline with signal handling; returns the exit code. */
+async function execute(pipeline: ResolvedPipeline, options: ExecuteOptions, io: CliIO) {
+  const redactor = new Redactor();
+  for (const step of [pipeline.source, ...pipeline.transforms, pipeline.sink]) {
+    redactor.addFromConfig(step.config);
+  }
+  const { level, format } = options;
   const log = createLogger({ level, format, redactor });
   const controller = new AbortController();
   let interrupts = 0;
@@ -146,7 +204,12 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const summary = await runPipeline(pipeline, { signal: controller.signal, log, redactor });
+    const summary = await runPipeline(pipeline, {
+      signal: controller.signal,
+      log,
+      redactor,
+      confirm: (request) => confirm(request, options.confirmed, io),
+    });
     io.out(formatSummary(summary));
     return 0;
   } catch (error) {
@@ -160,4 +223,18 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   }
+}
+
+/**
+ * Confirms a destructive step: `--yes` confirms; on a terminal the user must
+ * type the expected text; anything else declines.
+ */
+async function confirm(request: ConfirmRequest, yes: boolean, io: CliIO): Promise<boolean> {
+  if (yes) return true;
+  if (!Deno.stdin.isTerminal()) return false;
+  io.err(`${request.action}\nType "${request.expect}" to go ahead, anything else to stop:`);
+  const buffer = new Uint8Array(1024);
+  const n = await Deno.stdin.read(buffer);
+  const answer = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim();
+  return answer === request.expect;
 }

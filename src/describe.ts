@@ -37,17 +37,33 @@ function typeName(schema: JsonSchema): string {
   return schema.type ?? "unknown";
 }
 
+type ZodDef = { type?: string; defaultValue?: unknown; innerType?: unknown; shape?: unknown };
+const defOf = (schema: unknown) => (schema as { _zod?: { def?: ZodDef } })?._zod?.def;
+
+/** The default of an option schema: JSON Schema drops defaults that wrap a transform. */
+function defaultOf(schema: unknown): unknown {
+  for (let def = defOf(schema); def; def = defOf(def.innerType)) {
+    if (def.type === "default") return def.defaultValue;
+    if (!def.innerType) return undefined;
+  }
+  return undefined;
+}
+
 /** The options of `plugin`, in declaration order. */
 export function describeOptions(plugin: AnyPlugin): OptionInfo[] {
   const json = z.toJSONSchema(plugin.config, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const shape = (defOf(plugin.config)?.shape ?? {}) as Record<string, unknown>;
   const required = new Set(json.required ?? []);
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
-    name,
-    type: typeName(schema),
-    required: required.has(name) && schema.default === undefined,
-    ...(schema.default === undefined ? {} : { default: schema.default }),
-    description: schema.description ?? "",
-  }));
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => {
+    const fallback = schema.default ?? defaultOf(shape[name]);
+    return {
+      name,
+      type: typeName(schema),
+      required: required.has(name) && fallback === undefined,
+      ...(fallback === undefined ? {} : { default: fallback }),
+      description: schema.description ?? "",
+    };
+  });
 }
 
 /** `weft plugins NAME` output. */

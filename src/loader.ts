@@ -58,7 +58,7 @@ export async function parsePipeline(
   };
 
   for (const error of doc.errors) {
-    const pos = error.linePos?.[0];
+    const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
     issues.push({
       file,
       ...(pos ? { line: pos.line, col: pos.col } : {}),
@@ -75,7 +75,7 @@ export async function parsePipeline(
   interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), issues, at);
 
   const locate = (path: Path, message: string, key = false): PipelineIssue => {
-    const set = setPaths.find((p) => dotted(path).startsWith(p));
+    const set = setPaths.find((p) => dotted(path).startsWith(dotted(splitSetPath(p))));
     if (set) return { file: `--set ${set}`, path: dotted(path), message };
     return at(nodeAt(doc, path, key), path, message);
   };
@@ -157,11 +157,15 @@ function applySets(doc: Document, sets: string[], issues: PipelineIssue[]): stri
     } catch {
       // Not YAML: keep the text as it is.
     }
-    const path = key.split(".").map((s) => /^\d+$/.test(s) ? Number(s) : s);
+    const path = splitSetPath(key);
     doc.setIn(path, doc.createNode(value));
     paths.push(key);
   }
   return paths;
+}
+
+function splitSetPath(key: string): Path {
+  return key.split(".").map((s) => /^\d+$/.test(s) ? Number(s) : s);
 }
 
 function interpolateDocument(
@@ -174,7 +178,7 @@ function interpolateDocument(
     Scalar(key, node, ancestry) {
       if (key === "key" || typeof node.value !== "string") return;
       const result = interpolate(node.value, env);
-      if (!result.changed) return;
+      if (!result.changed && result.errors.length === 0) return;
       for (const name of result.missing) {
         issues.push(at(node, pathOf(ancestry), `environment variable ${name} is not set`));
       }

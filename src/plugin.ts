@@ -20,6 +20,14 @@ export interface Metrics {
   get(name: string): number;
 }
 
+/** A destructive step asking to go ahead. */
+export interface ConfirmRequest {
+  /** What will happen, e.g. `Delete 1,200 objects of "Articles"`. */
+  action: string;
+  /** What a person must type to confirm, e.g. the collection name. */
+  expect: string;
+}
+
 /** What the runner hands every plugin. */
 export interface PluginContext {
   /** Aborts when the run is cancelled or fails. */
@@ -47,6 +55,11 @@ export interface PluginContext {
   secret(value: string | undefined): void;
   /** Tells the runner where the output went (a directory, a URL); shown in the summary. */
   setOutput(location: string): void;
+  /**
+   * Asks to go ahead with a destructive step. Resolves false unless the run was
+   * confirmed (`--yes`) or a person typed `request.expect` at a terminal.
+   */
+  confirm(request: ConfirmRequest): Promise<boolean>;
 }
 
 /** The stream a plugin of kind `K` creates. */

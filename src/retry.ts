@@ -95,17 +95,21 @@ async function callWithTimeout<T>(
   const signal = AbortSignal.any([outer, controller.signal]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Race too: a call that ignores its signal must still not hang the run.
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new TimeoutError(options.timeoutMs!);
       controller.abort(error);
       reject(error);
     }, options.timeoutMs);
+    onAbort = () => reject(outer.reason);
+    outer.addEventListener("abort", onAbort, { once: true });
   });
   try {
     return await Promise.race([fn(signal, attempt), timeout]);
   } finally {
     clearTimeout(timer);
+    outer.removeEventListener("abort", onAbort!);
   }
 }
 

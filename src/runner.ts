@@ -7,7 +7,7 @@ import { CancelledError, messageOf, PluginError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Message } from "./messages.ts";
 import type { ResolvedPipeline, ResolvedStep } from "./pipeline.ts";
-import type { PluginContext } from "./plugin.ts";
+import type { ConfirmRequest, PluginContext } from "./plugin.ts";
 import { Redactor } from "./redact.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { CollectionCounter, Counters, type RunSummary } from "./summary.ts";
@@ -20,8 +20,10 @@ export interface RunOptions {
   log?: Logger;
   /** Masks secrets in logs; the runner adds every secret found in step configs. */
   redactor?: Redactor;
-  /** Base directory for relative paths; defaults to the pipeline file's directory's cwd. */
+  /** Base directory for relative paths; defaults to the current directory. */
   cwd?: string;
+  /** Answers {@linkcode PluginContext.confirm}; without it every destructive step is declined. */
+  confirm?: (request: ConfirmRequest) => Promise<boolean>;
 }
 
 /** What a failed run throws: the error, plus the summary of what was done. */
@@ -87,6 +89,7 @@ export async function runPipeline(
       onComplete: (fn) => completions.push(fn),
       secret: (value) => redactor.add(value),
       setOutput: (location) => output = location,
+      confirm: (request) => options.confirm?.(request) ?? Promise.resolve(false),
     };
   };
 
@@ -112,14 +115,18 @@ export async function runPipeline(
 
   let progress: ReturnType<typeof setInterval> | undefined;
   let failure: unknown;
+  // If a later step cannot be made, what was made is shut down: cancelling the
+  // head of the chain cancels every stream piped into it.
+  let head: ReadableStream<Message> | undefined;
+  let piping = false;
   try {
-    let stream = tagReadable(
+    head = tagReadable(
       await create(pipeline.source, contextFor(pipeline.source)),
       pipeline.source,
     );
     for (const step of pipeline.transforms) {
       const transform = await create(step, contextFor(step));
-      stream = tagReadable(stream.pipeThrough(transform, { signal: controller.signal }), step);
+      head = tagReadable(head.pipeThrough(transform, { signal: controller.signal }), step);
     }
     const sink = countingSink(
       await create(pipeline.sink, contextFor(pipeline.sink)),
@@ -136,12 +143,14 @@ export async function runPipeline(
         last = { at: now, objects: counts.total };
       }, interval);
     }
-    await stream.pipeTo(sink, { signal: controller.signal });
+    piping = true;
+    await head.pipeTo(sink, { signal: controller.signal });
   } catch (error) {
     failure = controller.signal.aborted && !(error instanceof PluginError)
       ? asCancelled(controller.signal.reason)
       : error;
     if (!controller.signal.aborted) controller.abort(failure);
+    if (!piping) await head?.cancel(failure).catch(() => {});
   } finally {
     clearInterval(progress);
     options.signal?.removeEventListener("abort", onOuterAbort);

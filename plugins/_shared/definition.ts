@@ -95,3 +95,36 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
     changes: problems.map((p) => `dropped ${p.setting} (module "${p.module}" not enabled)`),
   };
 }
+
+/**
+ * Merges `overrides` into a copy of `definition`: objects are merged key by
+ * key, `properties` entry by entry (matched by `name`), anything else replaced.
+ */
+export function applyOverrides(
+  definition: Definition,
+  overrides: Record<string, unknown>,
+): Definition {
+  return merge(structuredClone(definition), overrides) as Definition;
+}
+
+function merge(base: unknown, patch: unknown, key = ""): unknown {
+  if (key === "properties" && Array.isArray(base) && Array.isArray(patch)) {
+    const out = [...base] as { name: string }[];
+    for (const item of patch as { name?: string }[]) {
+      const i = out.findIndex((p) => p.name === item.name);
+      if (i >= 0) out[i] = merge(out[i], item) as { name: string };
+      else out.push(item as { name: string });
+    }
+    return out;
+  }
+  if (isPlainObject(base) && isPlainObject(patch)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(patch)) out[k] = merge(base[k], v, k);
+    return out;
+  }
+  return patch;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,210 @@
+/**
+ * `weaviate-clearer`: deletes the objects of the collections that flow in —
+ * all of them, those of given tenants, or those matching a filter — and keeps
+ * each definition. Counts first; deletes only when the run is confirmed.
+ * @module
+ */
+import { z } from "zod";
+import { ServerError } from "../src/errors.ts";
+import type { CollectionMessage, Message } from "../src/messages.ts";
+import { definePlugin, type PluginContext } from "../src/plugin.ts";
+import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
+
+/** Options of {@linkcode weaviateClearer}. */
+export const weaviateClearerConfig = z.strictObject({
+  ...connectionOptions,
+  tenants: z.array(z.string().min(1)).optional()
+    .describe("Clear only these tenants (default: every tenant)"),
+  where: z.record(z.string(), z.unknown()).optional()
+    .describe(
+      "Delete only objects matching this REST filter, e.g. { path: [status], operator: Equal, valueText: draft }",
+    ),
+  strategy: z.enum(["auto", "delete", "recreate"]).default("auto")
+    .describe(
+      "How a whole collection is cleared: delete objects in batches, or drop and recreate it from its definition (auto: recreate from 10,000 objects up)",
+    ),
+});
+
+/** Parsed options of {@linkcode weaviateClearer}. */
+export type WeaviateClearerConfig = z.output<typeof weaviateClearerConfig>;
+
+/** Whole collections with at least this many objects are dropped and recreated (measured faster). */
+export const RECREATE_FROM = 10_000;
+const MATCH_ALL = { path: ["id"], operator: "Like", valueText: "*" };
+
+/** The `weaviate-clearer` sink plugin. */
+export const weaviateClearer = definePlugin({
+  name: "weaviate-clearer",
+  description:
+    "Deletes objects of the incoming collections (all, by tenant or by filter) and keeps their definitions.",
+  kind: "sink",
+  config: weaviateClearerConfig,
+  async create(config, ctx) {
+    const conn = await connectWeaviate(config, ctx);
+    ctx.setOutput(conn.url);
+    return new WritableStream<Message>({
+      async write(message) {
+        if (message.type === "collection") await clear(conn, message, config, ctx);
+      },
+    });
+  },
+});
+
+async function count(
+  conn: WeaviateConnection,
+  name: string,
+  tenant: string | undefined,
+  where: Record<string, unknown> | undefined,
+  ctx: PluginContext,
+): Promise<number> {
+  const args = [
+    ...(tenant ? [`tenant: ${JSON.stringify(tenant)}`] : []),
+    ...(where ? [`where: ${graphqlInput(where)}`] : []),
+  ];
+  const query = `{ Aggregate { ${name}${
+    args.length ? `(${args.join(", ")})` : ""
+  } { meta { count } } } }`;
+  const result = await ctx.retry(() =>
+    conn.rest<{
+      data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
+      errors?: { message: string }[];
+    }>("POST", "/v1/graphql", { query })
+  );
+  if (result.errors?.length) {
+    throw new ServerError(`Cannot count "${name}": ${result.errors[0]!.message}`, {
+      retryable: false,
+    });
+  }
+  return result.data?.Aggregate?.[name]?.[0]?.meta.count ?? 0;
+}
+
+async function clear(
+  conn: WeaviateConnection,
+  message: CollectionMessage,
+  config: WeaviateClearerConfig,
+  ctx: PluginContext,
+): Promise<void> {
+  const name = message.collection;
+  const all = message.tenants?.map((t) => t.name);
+  if (config.tenants && !all) {
+    throw new Error(`Cannot clear tenants of "${name}": it is not multi-tenant`);
+  }
+  const missing = config.tenants?.filter((t) => !all!.includes(t)) ?? [];
+  if (missing.length) throw new Error(`Cannot clear "${name}": no tenant ${missing.join(", ")}`);
+  const partitions: (string | undefined)[] = config.tenants ?? all ?? [undefined];
+  const inactive = new Set(
+    (message.tenants ?? []).filter((t) => t.activityStatus !== "HOT").map((t) => t.name),
+  );
+  const counts = new Map<string | undefined, number>();
+  for (const tenant of partitions) {
+    // Inactive tenants cannot be counted; they are cleared all the same.
+    counts.set(
+      tenant,
+      inactive.has(tenant!) ? NaN : await count(conn, name, tenant, config.where, ctx),
+    );
+  }
+  const total = [...counts.values()].reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
+  const detail = message.tenants
+    ? ` in ${partitions.length} tenant(s): ${
+      [...counts].map(([t, n]) => `${t}=${Number.isNaN(n) ? "?" : n}`).join(", ")
+    }`
+    : "";
+  const what = `${total} objects of "${name}"${
+    config.where ? " matching the filter" : ""
+  }${detail}`;
+  const whole = !config.where && !config.tenants;
+  const recreate = whole &&
+    (config.strategy === "recreate" || (config.strategy === "auto" && total >= RECREATE_FROM));
+
+  if (!(await ctx.confirm({ action: `Delete ${what}; the definition stays.`, expect: name }))) {
+    ctx.log.warn(`dry run: would delete ${what} (confirm with --yes)`);
+    ctx.metrics.add("objectsToDelete", total);
+    return;
+  }
+  if (recreate) {
+    await dropAndRecreate(conn, message, ctx);
+  } else {
+    for (const tenant of partitions) await deleteMatching(conn, name, tenant, config.where, ctx);
+  }
+  ctx.metrics.add("objectsDeleted", total);
+  ctx.log.info(`deleted ${what}${recreate ? " (dropped and recreated)" : ""}`);
+}
+
+async function deleteMatching(
+  conn: WeaviateConnection,
+  name: string,
+  tenant: string | undefined,
+  where: Record<string, unknown> | undefined,
+  ctx: PluginContext,
+): Promise<void> {
+  const path = `/v1/batch/objects${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ""}`;
+  const tenants = `/v1/schema/${encodeURIComponent(name)}/tenants`;
+  let restore: string | undefined;
+  if (tenant) {
+    const found = (await ctx.retry(() =>
+      conn.rest<{ name: string; activityStatus: string }[]>("GET", tenants)
+    ))
+      .find((t) => t.name === tenant);
+    if (found && found.activityStatus !== "HOT") {
+      restore = found.activityStatus;
+      await ctx.retry(() => conn.rest("PUT", tenants, [{ name: tenant, activityStatus: "HOT" }]));
+    }
+  }
+  try {
+    // Each call deletes at most QUERY_MAXIMUM_RESULTS objects: repeat until none match.
+    for (;;) {
+      const reply = await ctx.retry(() =>
+        conn.rest<{ results: { matches: number; successful: number; failed: number } }>(
+          "DELETE",
+          path,
+          { match: { class: name, where: where ?? MATCH_ALL }, output: "minimal" },
+        )
+      );
+      if (reply.results.failed > 0) {
+        throw new ServerError(`Cannot delete ${reply.results.failed} objects of "${name}"`);
+      }
+      ctx.log.debug(`deleted a batch`, { collection: name, deleted: reply.results.successful });
+      if (reply.results.matches === 0 || reply.results.successful === 0) break;
+    }
+  } finally {
+    if (restore) {
+      await ctx.retry(() => conn.rest("PUT", tenants, [{ name: tenant, activityStatus: restore }]));
+    }
+  }
+}
+
+async function dropAndRecreate(
+  conn: WeaviateConnection,
+  message: CollectionMessage,
+  ctx: PluginContext,
+): Promise<void> {
+  const name = message.collection;
+  const original: Record<string, unknown> = { ...message.definition };
+  // Output-only for multi-tenant collections; the server refuses it on create.
+  if ((original.multiTenancyConfig as { enabled?: boolean } | undefined)?.enabled) {
+    delete original.shardingConfig;
+  }
+  const path = `/v1/schema/${encodeURIComponent(name)}`;
+  await ctx.retry(() => conn.rest("DELETE", path));
+  await ctx.retry(() => conn.rest("POST", "/v1/schema", original));
+  if (message.tenants?.length) {
+    const tenants = message.tenants.map((t) => ({
+      name: t.name,
+      activityStatus: t.activityStatus,
+    }));
+    for (let i = 0; i < tenants.length; i += 100) {
+      const chunk = tenants.slice(i, i + 100);
+      await ctx.retry(() => conn.rest("POST", `${path}/tenants`, chunk));
+    }
+  }
+}
+
+/** A REST filter as a GraphQL input literal (`operator` values are enum names). */
+function graphqlInput(value: unknown, key = ""): string {
+  if (Array.isArray(value)) return `[${value.map((v) => graphqlInput(v, key)).join(", ")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.entries(value).map(([k, v]) => `${k}: ${graphqlInput(v, k)}`).join(", ")}}`;
+  }
+  if (key === "operator" && typeof value === "string") return value;
+  return JSON.stringify(value);
+}

@@ -1,0 +1,224 @@
+/**
+ * `weaviate-verifier`: compares what flows in (a backup, another
+ * collection) with what a Weaviate holds: object counts per collection and
+ * tenant, tenant status, and a content hash per object (properties, vectors
+ * bit for bit, references). Lists differences by UUID; fails when any exist.
+ * @module
+ */
+import { z } from "zod";
+import { IntegrityError, ServerError } from "../src/errors.ts";
+import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../src/messages.ts";
+import { definePlugin, type PluginContext } from "../src/plugin.ts";
+import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
+import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
+import { type ClassDefinition, ensureReadable, listObjects } from "./_shared/weaviate_objects.ts";
+
+/** Options of {@linkcode weaviateVerifier}. */
+export const weaviateVerifierConfig = z.strictObject({
+  ...connectionOptions,
+  collection: z.string().optional()
+    .describe("Name of the (single) collection in the target, when it differs from the source"),
+  tenants: z.record(z.string(), z.string()).default({})
+    .describe("Tenant renames, source name → target name"),
+  report: z.string().optional().describe("Also write the full report as JSON to this file"),
+  maxListed: z.number().int().min(0).default(20).describe("UUIDs listed per kind of difference"),
+});
+
+/** Parsed options of {@linkcode weaviateVerifier}. */
+export type WeaviateVerifierConfig = z.output<typeof weaviateVerifierConfig>;
+
+/** Differences found for one collection. */
+export interface CollectionReport {
+  source: string;
+  target: string;
+  sourceObjects: number;
+  targetObjects: number;
+  /** In the source, not in the target. */
+  missing: string[];
+  /** In the target, not in the source. */
+  unexpected: string[];
+  /** In both, with different content. */
+  changed: { id: string; parts: string[] }[];
+  /** Collection and tenant problems (missing, unexpected, other status). */
+  problems: string[];
+}
+
+/** The `weaviate-verifier` sink plugin. */
+export const weaviateVerifier = definePlugin({
+  name: "weaviate-verifier",
+  description:
+    "Compares incoming collections with a Weaviate: counts, tenants and a content hash per object.",
+  kind: "sink",
+  config: weaviateVerifierConfig,
+  async create(config, ctx) {
+    const conn = await connectWeaviate(config, ctx);
+    const verifier = new Verifier(conn, config, ctx);
+    ctx.setOutput(conn.url);
+    return new WritableStream<Message>({
+      write: (message) => verifier.write(message),
+      close: () => verifier.finish(),
+    });
+  },
+});
+
+const key = (tenant: string | undefined, id: string) => `${tenant ?? ""}\u0000${id}`;
+
+class Verifier {
+  #renames = new Map<string, string>();
+  #reports: CollectionReport[] = [];
+  #current: { report: CollectionReport; target: Map<string, ObjectHash> } | undefined;
+
+  constructor(
+    readonly conn: WeaviateConnection,
+    readonly config: WeaviateVerifierConfig,
+    readonly ctx: PluginContext,
+  ) {}
+
+  async write(message: Message): Promise<void> {
+    if (message.type === "collection") await this.#collection(message);
+    else if (message.type === "objects") this.#objects(message);
+  }
+
+  async #collection(message: CollectionMessage): Promise<void> {
+    this.#close();
+    if (this.config.collection && this.#reports.length > 0) {
+      throw new Error(
+        `Cannot verify: "collection" names one target collection, but the input holds several`,
+      );
+    }
+    const name = this.config.collection ?? message.collection;
+    this.#renames.set(message.collection, name);
+    const report: CollectionReport = {
+      source: message.collection,
+      target: name,
+      sourceObjects: 0,
+      targetObjects: 0,
+      missing: [],
+      unexpected: [],
+      changed: [],
+      problems: [],
+    };
+    this.#reports.push(report);
+    const target = new Map<string, ObjectHash>();
+    this.#current = { report, target };
+    let definition: ClassDefinition;
+    try {
+      definition = await this.ctx.retry(() =>
+        this.conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
+      );
+    } catch (error) {
+      if (error instanceof ServerError && error.status === 404) {
+        report.problems.push(`collection "${name}" does not exist in the target`);
+        return;
+      }
+      throw error;
+    }
+    if (message.schemaOnly) return;
+    const page = { pageSize: 500, includeVectors: true };
+    const add = async (tenant: string | undefined) => {
+      for await (const batch of listObjects(this.conn, definition, tenant, page, this.ctx)) {
+        if (batch.type !== "objects") continue;
+        for (const o of batch.objects) target.set(key(tenant, o.id), hashObject(o));
+        report.targetObjects += batch.objects.length;
+      }
+    };
+    if (!message.tenants) return await add(undefined);
+    const path = `/v1/schema/${encodeURIComponent(name)}/tenants`;
+    const live = new Map(
+      (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
+        .map((t) => [t.name, t]),
+    );
+    const expected = new Set<string>();
+    for (const tenant of message.tenants) {
+      const mapped = this.config.tenants[tenant.name] ?? tenant.name;
+      expected.add(mapped);
+      const found = live.get(mapped);
+      if (!found) {
+        report.problems.push(`tenant "${mapped}" is missing`);
+        continue;
+      }
+      if (found.activityStatus !== tenant.activityStatus) {
+        report.problems.push(
+          `tenant "${mapped}" is ${found.activityStatus}, expected ${tenant.activityStatus}`,
+        );
+      }
+      if (await ensureReadable(this.conn, name, found, "activate", this.ctx)) await add(mapped);
+    }
+    for (const extra of [...live.keys()].filter((t) => !expected.has(t))) {
+      report.problems.push(`tenant "${extra}" is not in the source`);
+    }
+  }
+
+  #objects(message: ObjectsMessage): void {
+    const current = this.#current;
+    if (!current) {
+      throw new Error(`Cannot verify objects of "${message.collection}": no definition`);
+    }
+    const tenant = message.tenant === undefined
+      ? undefined
+      : this.config.tenants[message.tenant] ?? message.tenant;
+    for (const object of message.objects) {
+      current.report.sourceObjects++;
+      const k = key(tenant, object.id);
+      const found = current.target.get(k);
+      if (!found) {
+        current.report.missing.push(object.id);
+        continue;
+      }
+      current.target.delete(k);
+      const parts = differingParts(hashObject(object, this.#renames), found);
+      if (parts.length) current.report.changed.push({ id: object.id, parts });
+    }
+  }
+
+  #close(): void {
+    if (!this.#current) return;
+    for (const k of this.#current.target.keys()) {
+      this.#current.report.unexpected.push(k.slice(k.indexOf("\u0000") + 1));
+    }
+    this.#current = undefined;
+  }
+
+  async finish(): Promise<void> {
+    this.#close();
+    let differences = 0;
+    const list = (ids: string[]) =>
+      ids.slice(0, this.config.maxListed).join(", ") +
+      (ids.length > this.config.maxListed ? `, … (${ids.length} in all)` : "");
+    for (const r of this.#reports) {
+      const n = r.missing.length + r.unexpected.length + r.changed.length + r.problems.length;
+      differences += n;
+      const names = r.source === r.target ? r.source : `${r.source} → ${r.target}`;
+      const counts = `${r.sourceObjects} source objects, ${r.targetObjects} target objects`;
+      if (n === 0) {
+        this.ctx.log.info(`${names}: identical (${counts})`);
+        continue;
+      }
+      this.ctx.log.warn(`${names}: ${n} differences (${counts})`);
+      if (r.missing.length) this.ctx.log.warn(`  missing in target: ${list(r.missing)}`);
+      if (r.unexpected.length) this.ctx.log.warn(`  only in target: ${list(r.unexpected)}`);
+      if (r.changed.length) {
+        this.ctx.log.warn(
+          `  different: ${list(r.changed.map((c) => `${c.id} (${c.parts.join("+")})`))}`,
+        );
+      }
+      for (const t of r.problems) this.ctx.log.warn(`  ${t}`);
+    }
+    this.ctx.metrics.add("differences", differences);
+    if (this.config.report) {
+      await Deno.writeTextFile(
+        this.config.report,
+        JSON.stringify({ differences, collections: this.#reports }, null, 2) + "\n",
+      );
+    }
+    if (differences > 0) {
+      throw new IntegrityError(
+        `Cannot confirm the copy: ${differences} differences in ${
+          this.#reports.filter((r) =>
+            r.missing.length + r.unexpected.length + r.changed.length + r.problems.length
+          ).length
+        } collection(s)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * `weft verify`: a pipeline built from flags — a backup directory or a
+ * Weaviate collection as the source, `weaviate-verifier` as the sink.
+ * @module
+ */
+import { PipelineError, type PipelineIssue } from "./errors.ts";
+import { type ResolvedPipeline, type ResolvedStep, runtimeSchema } from "./pipeline.ts";
+import type { PluginRegistry } from "./registry.ts";
+
+/** What `weft verify` compares. */
+export interface VerifyOptions {
+  /** A backup directory, or a Weaviate URL. */
+  source: string;
+  /** The Weaviate URL to compare with. */
+  against: string;
+  /** Only this collection (of the source). */
+  collection?: string | undefined;
+  /** The collection's name in the target, when it differs. */
+  as?: string | undefined;
+  apiKey?: string | undefined;
+  report?: string | undefined;
+}
+
+/** Builds the verify pipeline; throws {@linkcode PipelineError} for bad flags. */
+export function verifyPipeline(options: VerifyOptions, registry: PluginRegistry): ResolvedPipeline {
+  const fromServer = /^https?:\/\//i.test(options.source);
+  const collections = options.collection ? [options.collection] : ["*"];
+  const auth = options.apiKey ? { apiKey: options.apiKey } : {};
+  const issues: PipelineIssue[] = [];
+  const step = (id: string, name: string, config: Record<string, unknown>) => {
+    const plugin = registry.get(name)!;
+    const parsed = plugin.config.safeParse(config);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        issues.push({ file: "weft verify", path: issue.path.join("."), message: issue.message });
+      }
+    }
+    return { id, plugin, config: parsed.data } as ResolvedStep;
+  };
+  const source = fromServer
+    ? step("source", "weaviate-reader", { url: options.source, collections, ...auth })
+    : step("source", "file-reader", { path: options.source, collections });
+  const sink = step("verify", "weaviate-verifier", {
+    url: options.against,
+    ...auth,
+    ...(options.as ? { collection: options.as } : {}),
+    ...(options.report ? { report: options.report } : {}),
+  });
+  if (issues.length) throw new PipelineError(issues);
+  return {
+    name: "verify",
+    source,
+    transforms: [],
+    sink,
+    runtime: runtimeSchema.parse({ progressInterval: 0 }),
+  };
+}

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { builtinPlugins } from "../../plugins/mod.ts";
+import { type CliIO, main } from "../../src/cli.ts";
+import { VERSION } from "../../src/version.ts";
+
+const BACKUP = new URL("../../pipelines/backup.yaml", import.meta.url).pathname;
+
+/** A CliIO that keeps every line written to stdout and stderr. */
+function capture(): CliIO & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (text) => stdout.push(...text.split("\n")),
+    err: (text) => stderr.push(...text.split("\n")),
+  };
+}
+
+Deno.test("main(['plugins']) lists every built-in plugin with its kind, sorted", async () => {
+  const io = capture();
+  assert.equal(await main(["plugins"], io), 0);
+  assert.deepEqual(io.stderr, []);
+  assert.deepEqual(
+    io.stdout.map((line) => line.split(/ +/).slice(0, 2)),
+    [...builtinPlugins].sort((a, b) => a.name.localeCompare(b.name)).map((p) => [p.name, p.kind]),
+  );
+  assert.ok(io.stdout.some((line) => /^file-writer +sink +Writes a backup directory/.test(line)));
+  assert.ok(
+    io.stdout.some((line) => /^weaviate-reader +source +Reads collection definitions/.test(line)),
+  );
+});
+
+Deno.test("main(['plugins', name]) shows the plugin's options with types and defaults", async () => {
+  const io = capture();
+  assert.equal(await main(["plugins", "file-writer"], io), 0);
+  assert.equal(io.stdout[0], "file-writer (sink)");
+  assert.ok(io.stdout.includes("Options:"), io.stdout.join("\n"));
+  assert.ok(io.stdout.includes("  path: string (required)"), io.stdout.join("\n"));
+  assert.ok(
+    io.stdout.includes('  ifExists: "fail" | "overwrite" (default "fail")'),
+    io.stdout.join("\n"),
+  );
+  assert.ok(
+    io.stdout.some((line) => /^ {2}maxFileBytes: .* \(default 67108864\)$/.test(line)),
+    `maxFileBytes shows no default:\n${io.stdout.join("\n")}`,
+  );
+
+  const reader = capture();
+  assert.equal(await main(["plugins", "weaviate-reader"], reader), 0);
+  assert.ok(reader.stdout.includes('  url: url (default "http://localhost:8080")'));
+  assert.ok(reader.stdout.includes("  pageSize: integer (default 500)"));
+  assert.ok(reader.stdout.includes('  collections: string[] (default ["*"])'));
+  assert.ok(reader.stdout.includes("  apiKey: string (optional)"));
+});
+
+Deno.test("main(['plugins', name]) suggests a close name for an unknown plugin", async () => {
+  const io = capture();
+  assert.equal(await main(["plugins", "file-writr"], io), 2);
+  assert.deepEqual(io.stderr, ['weft: unknown plugin "file-writr"; did you mean "file-writer"?']);
+  assert.deepEqual(io.stdout, []);
+});
+
+Deno.test("main(['validate', file]) accepts the shipped backup pipeline", async () => {
+  const io = capture();
+  assert.equal(await main(["validate", BACKUP], io), 0);
+  assert.deepEqual(io.stdout, [`${BACKUP}: valid pipeline "backup"`]);
+  assert.deepEqual(io.stderr, []);
+});
+
+Deno.test("main(['validate', file]) prints one file:line:col line per issue and returns 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weft-cli-test-" });
+  try {
+    const file = join(dir, "broken.yaml");
+    await Deno.writeTextFile(
+      file,
+      [
+        "name: broken",
+        "source:",
+        "  use: weaviate-reder",
+        "sink:",
+        "  use: file-writer",
+        "  with:",
+        "    path: ./out",
+        "    maxFileBytes: huge",
+        "",
+      ].join("\n"),
+    );
+    const io = capture();
+    assert.equal(await main(["validate", file], io), 2);
+    assert.deepEqual(io.stdout, []);
+    assert.deepEqual(io.stderr, [
+      `${file}:3:8: source.use: unknown plugin "weaviate-reder"; did you mean "weaviate-reader"?`,
+      `${file}:8:19: sink.with.maxFileBytes: expected a size like "64MiB", got "huge"`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main(['validate', file]) returns 2 for a missing file", async () => {
+  const io = capture();
+  assert.equal(await main(["validate", "/nonexistent/weft/p.yaml"], io), 2);
+  assert.deepEqual(io.stderr, ["/nonexistent/weft/p.yaml: Cannot read pipeline: file not found"]);
+});
+
+Deno.test("main() returns 2 with the usage for an unknown command", async () => {
+  const io = capture();
+  assert.equal(await main(["backup", BACKUP], io), 2);
+  assert.equal(io.stderr[0], 'weft: unknown command "backup"');
+  assert.ok(io.stderr.some((line) => line.startsWith("Usage:")));
+  assert.deepEqual(io.stdout, []);
+});
+
+Deno.test("main() returns 2 for bad usage", async () => {
+  const noCommand = capture();
+  assert.equal(await main([], noCommand), 2);
+  assert.ok(noCommand.stdout.some((line) => line.startsWith("Usage:")));
+
+  const twoFiles = capture();
+  assert.equal(await main(["validate", BACKUP, BACKUP], twoFiles), 2);
+  assert.equal(twoFiles.stderr[0], "weft: validate takes exactly one pipeline file");
+
+  const badOption = capture();
+  assert.equal(await main(["validate", BACKUP, "--nope"], badOption), 2);
+  assert.match(badOption.stderr[0]!, /^weft: .*--nope/);
+
+  const badLevel = capture();
+  assert.equal(await main(["validate", BACKUP, "--log-level", "loud"], badLevel), 2);
+  assert.match(badLevel.stderr[0]!, /^weft: --log-level must be one of/);
+});
+
+Deno.test("main() prints help and the version", async () => {
+  const help = capture();
+  assert.equal(await main(["--help"], help), 0);
+  assert.match(help.stdout[0]!, /^weft .*: ETL pipelines for Weaviate$/);
+  const version = capture();
+  assert.equal(await main(["-V"], version), 0);
+  assert.deepEqual(version.stdout, [VERSION]);
+});
+
+Deno.test("main(['run', file, '--dry-run']) prints the plan with secrets masked", async () => {
+  const secret = "supersecretvalue";
+  const io = capture();
+  const code = await main(
+    ["run", BACKUP, "--dry-run", "--set", `source.with.apiKey=${secret}`, "--set", "name=dry"],
+    io,
+  );
+  assert.equal(code, 0);
+  assert.deepEqual(io.stderr, []);
+  const output = io.stdout.join("\n");
+  assert.ok(!output.includes(secret), output);
+  assert.equal(io.stdout[0], `${BACKUP}: valid pipeline "dry"`);
+  assert.equal(io.stdout[1], "Dry run: nothing is read or written. Plan:");
+  assert.equal(io.stdout[2], "  source: weaviate-reader");
+  const source = JSON.parse(io.stdout[3]!.trim());
+  assert.equal(source.apiKey, "***");
+  assert.deepEqual(source.collections, ["*"]);
+  assert.equal(io.stdout[4], "  sink: file-writer");
+  const sink = JSON.parse(io.stdout[5]!.trim());
+  assert.equal(sink.ifExists, "fail");
+  assert.equal(io.stdout.length, 6);
+});
+
+Deno.test("main(['run', file, '--dry-run']) masks the password of a URL given with --set", async () => {
+  const io = capture();
+  const code = await main([
+    "run",
+    BACKUP,
+    "--dry-run",
+    "--set",
+    "source.with.url=https://admin:p4ssw0rd-xyz@weaviate.example.com",
+  ], io);
+  assert.equal(code, 0);
+  const output = io.stdout.join("\n");
+  assert.ok(!output.includes("p4ssw0rd-xyz"), output);
+  assert.ok(output.includes('"url":"https://***@weaviate.example.com'), output);
+});

@@ -1,0 +1,434 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { z } from "zod";
+import { builtinPlugins } from "../../plugins/mod.ts";
+import { formatIssue, PipelineError, type PipelineIssue } from "../../src/errors.ts";
+import { type LoadOptions, loadPipeline, parsePipeline } from "../../src/loader.ts";
+import type { ResolvedPipeline } from "../../src/pipeline.ts";
+import { definePlugin } from "../../src/plugin.ts";
+import { PluginRegistry } from "../../src/registry.ts";
+
+const registry = new PluginRegistry(builtinPlugins);
+const noEnv = () => undefined;
+
+/** A registry whose source and sink accept any options, to look at interpolated values. */
+const anyRegistry = new PluginRegistry([
+  definePlugin({
+    name: "any-source",
+    description: "Accepts any options.",
+    kind: "source",
+    config: z.record(z.string(), z.unknown()),
+    create: () => new ReadableStream(),
+  }),
+  definePlugin({
+    name: "strict-transform",
+    description: "Takes one numeric option.",
+    kind: "transform",
+    config: z.strictObject({ factor: z.number().default(1) }),
+    create: () => new TransformStream(),
+  }),
+  definePlugin({
+    name: "any-sink",
+    description: "Accepts any options.",
+    kind: "sink",
+    config: z.record(z.string(), z.unknown()),
+    create: () => new WritableStream(),
+  }),
+]);
+
+const VALID = `name: ok
+source:
+  use: weaviate-reader
+  with:
+    pageSize: 10
+sink:
+  use: file-writer
+  with:
+    path: /tmp/weft-never-written
+`;
+
+function envOf(vars: Record<string, string>): (name: string) => string | undefined {
+  return (name) => Object.hasOwn(vars, name) ? vars[name] : undefined;
+}
+
+async function issuesOf(
+  text: string,
+  options: Partial<LoadOptions> = {},
+): Promise<PipelineIssue[]> {
+  try {
+    await parsePipeline(text, "p.yaml", { registry, env: noEnv, ...options });
+  } catch (error) {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${error}`);
+    assert.equal(error.code, "INVALID_PIPELINE");
+    assert.equal(error.message, error.issues.map(formatIssue).join("\n"));
+    return error.issues;
+  }
+  return assert.fail("expected parsePipeline() to reject");
+}
+
+/** Parses `with:` blocks for the permissive plugins and returns the source's options. */
+async function sourceOptions(
+  withBlock: string,
+  vars: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  const text = `name: t\nsource:\n  use: any-source\n  with:\n${withBlock}sink:\n  use: any-sink\n`;
+  const pipeline = await parsePipeline(text, "p.yaml", { registry: anyRegistry, env: envOf(vars) });
+  return pipeline.source.config as Record<string, unknown>;
+}
+
+Deno.test("parsePipeline() resolves a valid pipeline with defaults filled in", async () => {
+  const pipeline = await parsePipeline(VALID, "p.yaml", { registry, env: noEnv });
+  assert.equal(pipeline.name, "ok");
+  assert.equal(pipeline.file, "p.yaml");
+  assert.equal(pipeline.source.id, "source");
+  assert.equal(pipeline.source.plugin.name, "weaviate-reader");
+  assert.equal((pipeline.source.config as { pageSize: number }).pageSize, 10);
+  assert.equal((pipeline.source.config as { url: string }).url, "http://localhost:8080");
+  assert.equal(pipeline.sink.id, "sink");
+  assert.deepEqual(pipeline.sink.config, {
+    path: "/tmp/weft-never-written",
+    maxFileBytes: 64 * 1024 * 1024,
+    ifExists: "fail",
+  });
+  assert.deepEqual(pipeline.transforms, []);
+  assert.deepEqual(pipeline.runtime, {
+    retry: { attempts: 6, minDelay: 250, maxDelay: 15_000, timeout: 120_000 },
+    progressInterval: 5_000,
+  });
+});
+
+Deno.test("parsePipeline() reports a YAML syntax error with its line and column", async () => {
+  const issues = await issuesOf("name: x\nsource:\n  use: a: b\n");
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 3,
+    col: 8,
+    path: "",
+    message: "Nested mappings are not allowed in compact mappings",
+  }]);
+});
+
+Deno.test("parsePipeline() reports a top-level mapping is required", async () => {
+  const issues = await issuesOf("- just\n- a list\n");
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 1,
+    col: 1,
+    path: "",
+    message: "expected a mapping at the top",
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unknown top-level key at the key, with a suggestion", async () => {
+  const text = VALID.replace("source:", "soruce: 1\nsource:");
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 2,
+    col: 1,
+    path: "soruce",
+    message: 'unknown option "soruce"; did you mean "source"?',
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unknown plugin option at the key, with a suggestion", async () => {
+  const issues = await issuesOf(VALID.replace("pageSize: 10", "pageSiz: 10"));
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 5,
+    col: 5,
+    path: "source.with.pageSiz",
+    message: 'unknown option "pageSiz"; did you mean "pageSize"?',
+  }]);
+});
+
+Deno.test("parsePipeline() reports a missing required option at the step's options", async () => {
+  const issues = await issuesOf(VALID.replace("path: /tmp/weft-never-written", "ifExists: fail"));
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 9,
+    col: 5,
+    path: "sink.with.path",
+    message: "missing required option (string)",
+  }]);
+});
+
+Deno.test("parsePipeline() reports an option of the wrong type at its value", async () => {
+  const issues = await issuesOf(VALID.replace("pageSize: 10", "pageSize: lots"));
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 5,
+    col: 15,
+    path: "source.with.pageSize",
+    message: "expected number, received string",
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unknown plugin name with the closest one", async () => {
+  const issues = await issuesOf(VALID.replace("use: weaviate-reader", "use: weaviate-reder"));
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 3,
+    col: 8,
+    path: "source.use",
+    message: 'unknown plugin "weaviate-reder"; did you mean "weaviate-reader"?',
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unknown plugin name without a suggestion when none is close", async () => {
+  const issues = await issuesOf(VALID.replace("use: weaviate-reader", "use: postgres-table"));
+  assert.deepEqual(issues.map(formatIssue), [
+    'p.yaml:3:8: source.use: unknown plugin "postgres-table"',
+  ]);
+});
+
+Deno.test("parsePipeline() reports a sink used as a source", async () => {
+  const text = VALID.replace("use: weaviate-reader\n  with:\n    pageSize: 10", "use: file-writer");
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 3,
+    col: 8,
+    path: "source.use",
+    message: '"file-writer" is a sink, not a source',
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unset environment variable without a default", async () => {
+  const text = VALID.replace("pageSize: 10", "grpcUrl: ${WEFT_TEST_GRPC}");
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 5,
+    col: 14,
+    path: "source.with.grpcUrl",
+    message: "environment variable WEFT_TEST_GRPC is not set",
+  }]);
+});
+
+Deno.test("parsePipeline() reports an unclosed ${ instead of using the text as it is", async () => {
+  const issues = await issuesOf(VALID.replace("/tmp/weft-never-written", '"${OUT_DIR"'));
+  assert.deepEqual(issues, [{
+    file: "p.yaml",
+    line: 9,
+    col: 11,
+    path: "sink.with.path",
+    message: 'unclosed "${" in "${OUT_DIR"',
+  }]);
+});
+
+Deno.test("parsePipeline() uses ${VAR:-default} when the variable is unset or empty", async () => {
+  const block = "    a: ${A:-fallback}\n    b: ${B:-fallback}\n    c: ${C:-fallback}\n";
+  assert.deepEqual(await sourceOptions(block, { B: "", C: "set" }), {
+    a: "fallback",
+    b: "fallback",
+    c: "set",
+  });
+});
+
+Deno.test("parsePipeline() uses ${VAR-default} only when the variable is unset", async () => {
+  const block = "    a: ${A-fallback}\n    b: ${B-fallback}\n    c: ${C-fallback}\n";
+  assert.deepEqual(await sourceOptions(block, { B: "", C: "set" }), {
+    a: "fallback",
+    b: "",
+    c: "set",
+  });
+});
+
+Deno.test("parsePipeline() keeps $${ as a literal ${", async () => {
+  const block = '    a: "$${HOME}"\n    b: x-$${A:-y}-${A}\n';
+  assert.deepEqual(await sourceOptions(block, { HOME: "/root", A: "z" }), {
+    a: "${HOME}",
+    b: "x-${A:-y}-z",
+  });
+});
+
+Deno.test("parsePipeline() accepts a default that contains balanced braces", async () => {
+  const block = "    path: ${P:-./b-{timestamp}}\n    other: ${Q:-{a}{b}}/x\n";
+  assert.deepEqual(await sourceOptions(block, {}), { path: "./b-{timestamp}", other: "{a}{b}/x" });
+  const pipeline = await parsePipeline(
+    VALID.replace("/tmp/weft-never-written", "${P:-./b-{timestamp}}"),
+    "p.yaml",
+    { registry, env: noEnv },
+  );
+  assert.equal((pipeline.sink.config as { path: string }).path, "./b-{timestamp}");
+});
+
+Deno.test("parsePipeline() turns an unquoted ${PORT} into a number, a quoted one stays text", async () => {
+  const block =
+    '    plain: ${PORT}\n    quoted: "${PORT}"\n    flag: ${FLAG}\n    mixed: ${PORT}x\n';
+  assert.deepEqual(await sourceOptions(block, { PORT: "8080", FLAG: "true" }), {
+    plain: 8080,
+    quoted: "8080",
+    flag: true,
+    mixed: "8080x",
+  });
+  const pipeline = await parsePipeline(
+    VALID.replace("pageSize: 10", "pageSize: ${PAGE}"),
+    "p.yaml",
+    { registry, env: envOf({ PAGE: "42" }) },
+  );
+  assert.equal((pipeline.source.config as { pageSize: number }).pageSize, 42);
+});
+
+Deno.test("parsePipeline() reports every problem at once, in document order", async () => {
+  const text = `name: x
+soruce: 1
+source:
+  use: weaviate-reader
+  with:
+    pageSize: lots
+    grpcUrl: \${NOPE}
+transforms:
+  - use: file-writer
+sink:
+  use: file-wrter
+`;
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues.map(formatIssue), [
+    'p.yaml:2:1: soruce: unknown option "soruce"; did you mean "source"?',
+    "p.yaml:6:15: source.with.pageSize: expected number, received string",
+    "p.yaml:7:14: source.with.grpcUrl: environment variable NOPE is not set",
+    'p.yaml:9:10: transforms[0].use: "file-writer" is a sink, not a transform',
+    'p.yaml:11:8: sink.use: unknown plugin "file-wrter"; did you mean "file-writer"?',
+  ]);
+});
+
+Deno.test("parsePipeline() applies --set overrides before validating", async () => {
+  const pipeline = await parsePipeline(VALID, "p.yaml", {
+    registry,
+    env: noEnv,
+    sets: ["source.with.pageSize=20", "source.with.collections=[A, B]", "name=renamed"],
+  });
+  assert.equal(pipeline.name, "renamed");
+  const config = pipeline.source.config as { pageSize: number; collections: string[] };
+  assert.equal(config.pageSize, 20);
+  assert.deepEqual(config.collections, ["A", "B"]);
+});
+
+Deno.test("parsePipeline() reports a bad --set value at the --set, not in the file", async () => {
+  const issues = await issuesOf(VALID, {
+    sets: ["source.with.pageSize=lots", "source.with.pageSiz=3", "nokey"],
+  });
+  assert.deepEqual(issues, [
+    { file: "--set", path: "nokey", message: "expected path=value" },
+    {
+      file: "--set source.with.pageSize",
+      path: "source.with.pageSize",
+      message: "expected number, received string",
+    },
+    {
+      file: "--set source.with.pageSiz",
+      path: "source.with.pageSiz",
+      message: 'unknown option "pageSiz"; did you mean "pageSize"?',
+    },
+  ]);
+});
+
+Deno.test("parsePipeline() reports a bad --set of a transform option at the --set", async () => {
+  const text = "name: t\nsource:\n  use: any-source\ntransforms:\n  - use: strict-transform\n" +
+    "sink:\n  use: any-sink\n";
+  const ok = await parsePipeline(text, "p.yaml", {
+    registry: anyRegistry,
+    env: noEnv,
+    sets: ["transforms.0.with.factor=3"],
+  });
+  assert.deepEqual(ok.transforms[0]?.config, { factor: 3 });
+  const issues = await issuesOf(text, {
+    registry: anyRegistry,
+    sets: ["transforms.0.with.factor=many"],
+  });
+  assert.deepEqual(issues, [{
+    file: "--set transforms.0.with.factor",
+    path: "transforms[0].with.factor",
+    message: "expected number, received string",
+  }]);
+});
+
+/** A temporary directory, removed after `fn`. */
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "weft-loader-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const PLUGIN_MODULE = `
+import { z } from "zod";
+import { definePlugin } from "${new URL("../../src/plugin.ts", import.meta.url).href}";
+
+export default definePlugin({
+  name: "memory-sink",
+  description: "Keeps messages in memory.",
+  kind: "sink",
+  config: z.strictObject({ limit: z.number().int().default(7) }),
+  create: () => new WritableStream(),
+});
+`;
+
+Deno.test("loadPipeline() loads a user plugin from a path relative to the pipeline file", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "plugins"));
+    await Deno.writeTextFile(join(dir, "plugins", "memory_sink.ts"), PLUGIN_MODULE);
+    const file = join(dir, "p.yaml");
+    await Deno.writeTextFile(
+      file,
+      "name: user\nsource:\n  use: weaviate-reader\nsink:\n  use: ./plugins/memory_sink.ts\n",
+    );
+    const pipeline: ResolvedPipeline = await loadPipeline(file, { registry, env: noEnv });
+    assert.equal(pipeline.file, file);
+    assert.equal(pipeline.sink.plugin.name, "memory-sink");
+    assert.equal(pipeline.sink.plugin.kind, "sink");
+    assert.deepEqual(pipeline.sink.config, { limit: 7 });
+  });
+});
+
+Deno.test("loadPipeline() reports a user plugin module that cannot be loaded or has no plugin", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "not_a_plugin.ts"), "export const answer = 42;\n");
+    const file = join(dir, "p.yaml");
+    await Deno.writeTextFile(
+      file,
+      "name: user\nsource:\n  use: ./missing_plugin.ts\nsink:\n  use: ./not_a_plugin.ts\n",
+    );
+    try {
+      await loadPipeline(file, { registry, env: noEnv });
+      assert.fail("expected loadPipeline() to reject");
+    } catch (error) {
+      assert.ok(error instanceof PipelineError, String(error));
+      assert.equal(error.issues.length, 2);
+      const [missing, notPlugin] = error.issues;
+      assert.equal(missing?.file, file);
+      assert.equal(missing?.path, "source.use");
+      assert.equal(missing?.line, 3);
+      assert.equal(missing?.col, 8);
+      assert.match(missing?.message ?? "", /^cannot load plugin module: /);
+      assert.deepEqual(notPlugin, {
+        file,
+        line: 5,
+        col: 8,
+        path: "sink.use",
+        message:
+          "plugin module must export a plugin made with definePlugin() as default or as `plugin`",
+      });
+    }
+  });
+});
+
+Deno.test("loadPipeline() reports a missing file as a PipelineError", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "nope.yaml");
+    try {
+      await loadPipeline(file, { registry, env: noEnv });
+      assert.fail("expected loadPipeline() to reject");
+    } catch (error) {
+      assert.ok(error instanceof PipelineError, String(error));
+      assert.deepEqual(error.issues, [
+        { file, path: "", message: "Cannot read pipeline: file not found" },
+      ]);
+      assert.equal(error.message, `${file}: Cannot read pipeline: file not found`);
+    }
+  });
+});
