@@ -178,21 +178,40 @@ export async function createFixture(server: WeaviateServer) {
   const things = uniqueName("Things");
   const tenants = uniqueName("Tenants");
   const vector = { vectorizer: { none: {} }, vectorIndexType: "hnsw" };
+  // Authors keeps the pre-named-vectors shape: one unnamed collection-level vector.
   await rest(server, "POST", "/v1/schema", {
     class: authors,
+    vectorizer: "none",
+    vectorIndexConfig: { distance: "l2-squared" },
     properties: [{ name: "name", dataType: ["text"] }],
   });
   await rest(server, "POST", "/v1/schema", {
     class: things,
-    invertedIndexConfig: { bm25: { b: 0.6, k1: 1.4 }, indexNullState: true },
+    invertedIndexConfig: {
+      bm25: { b: 0.6, k1: 1.4 },
+      indexNullState: true,
+      indexPropertyLength: true,
+      indexTimestamps: true,
+    },
+    replicationConfig: { factor: 1, deletionStrategy: "DeleteOnConflict" },
     properties: [
       { name: "title", dataType: ["text"], tokenization: "field" },
-      { name: "tags", dataType: ["text[]"] },
-      { name: "count", dataType: ["int"] },
+      { name: "tags", dataType: ["text[]"], tokenization: "lowercase" },
+      { name: "count", dataType: ["int"], indexRangeFilters: true },
+      { name: "counts", dataType: ["int[]"] },
+      { name: "amount", dataType: ["number"] },
       { name: "price", dataType: ["number[]"] },
       { name: "flag", dataType: ["boolean"] },
+      { name: "flags", dataType: ["boolean[]"] },
       { name: "when", dataType: ["date"] },
+      { name: "whens", dataType: ["date[]"] },
       { name: "ref_id", dataType: ["uuid"] },
+      { name: "ref_ids", dataType: ["uuid[]"] },
+      {
+        name: "items",
+        dataType: ["object[]"],
+        nestedProperties: [{ name: "k", dataType: ["text"] }],
+      },
       { name: "geo", dataType: ["geoCoordinates"] },
       { name: "phone", dataType: ["phoneNumber"] },
       { name: "data", dataType: ["blob"] },
@@ -208,7 +227,10 @@ export async function createFixture(server: WeaviateServer) {
       { name: "related", dataType: [authors, things] },
     ],
     vectorConfig: {
-      small: { ...vector, vectorIndexConfig: { distance: "dot", ef: 77 } },
+      small: {
+        ...vector,
+        vectorIndexConfig: { distance: "dot", ef: 77, maxConnections: 24, rq: { enabled: true } },
+      },
       large: { ...vector, vectorIndexType: "flat" },
       colbert: { ...vector, vectorIndexConfig: { multivector: { enabled: true } } },
     },
@@ -223,7 +245,7 @@ export async function createFixture(server: WeaviateServer) {
   const b = crypto.randomUUID();
   await rest(server, "POST", "/v1/batch/objects", {
     objects: [
-      { class: authors, id: authorId, properties: { name: "Ada" } },
+      { class: authors, id: authorId, properties: { name: "Ada" }, vector: [0.5, -1.25, 3] },
       {
         class: things,
         id: a,
@@ -231,9 +253,15 @@ export async function createFixture(server: WeaviateServer) {
           title: "Grüße, 世界 ✓",
           tags: ["a", "b"],
           count: 42,
+          counts: [1, -2, 3],
+          amount: 0.1,
           price: [1.5, -0.25],
           flag: true,
+          flags: [true, false],
           when: "2024-01-02T03:04:05.123456Z",
+          whens: ["2020-02-29T00:00:00Z", "1999-12-31T23:59:59.999Z"],
+          ref_ids: ["11111111-2222-4333-8444-555555555555"],
+          items: [{ k: "x" }, { k: "ÿ" }],
           ref_id: "9f9a8a5e-0c43-4a8e-9b1f-1a2b3c4d5e6f",
           geo: { latitude: 52.52, longitude: 13.405 },
           phone: { input: "+49 30 1234567" },
