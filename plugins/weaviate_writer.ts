@@ -7,10 +7,17 @@
  */
 import { z } from "zod";
 import { ServerError } from "../src/errors.ts";
-import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../src/messages.ts";
+import type {
+  CollectionMessage,
+  Message,
+  ObjectsMessage,
+  TenantInfo,
+  WeftObject,
+} from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { optionalString } from "../src/units.ts";
 import { applyOverrides, type Definition, prepareDefinition } from "./_shared/definition.ts";
+import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 
 /** Options of {@linkcode weaviateWriter}. */
@@ -39,9 +46,11 @@ export const weaviateWriterConfig = z.strictObject({
       "Drop settings the target server cannot take (e.g. a module it lacks) and report them",
     ),
   concurrency: z.number().int().min(1).max(32).default(2).describe("Batch requests in flight"),
+  protocol: z.enum(["grpc", "rest"]).default("grpc")
+    .describe("Insert objects over gRPC (BatchObjects) or the REST batch endpoint"),
   overrides: z.record(z.string(), z.unknown()).default({})
     .describe(
-      "Changes to the definition before creating the collection (merged; properties by name), e.g. a new vector index type",
+      "Changes to the definition before creating the collection (merged; properties by name; null removes a key), e.g. a new vector index type",
     ),
   alias: optionalString()
     .describe(
@@ -100,6 +109,7 @@ class Writer {
   #references: PendingReference[] = [];
   #inFlight = new Set<Promise<void>>();
   #failure: unknown;
+  #grpc: GrpcBatcher | undefined;
 
   constructor(
     readonly conn: WeaviateConnection,
@@ -136,6 +146,7 @@ class Writer {
       name,
       renames: this.#renames,
       modules: this.modules,
+      version: this.conn.version,
       force: this.config.forceSchema,
     });
     for (const change of changes) this.ctx.log.warn(`forceSchema: ${change}`, { collection: name });
@@ -217,20 +228,6 @@ class Writer {
       this.ctx.metrics.add("objectsSkipped", message.objects.length - objects.length);
     }
     if (objects.length === 0) return;
-    const batch = objects.map((o) => ({
-      class: target.name,
-      id: o.id,
-      properties: o.properties,
-      ...(tenant === undefined ? {} : { tenant }),
-      ...(this.config.skipVectors || !o.vector ? {} : { vector: Array.from(o.vector) }),
-      ...(this.config.skipVectors || Object.keys(o.vectors).length === 0 ? {} : {
-        vectors: Object.fromEntries(
-          Object.entries(o.vectors).map((
-            [name, v],
-          ) => [name, Array.isArray(v) ? v.map((row) => Array.from(row)) : Array.from(v)]),
-        ),
-      }),
-    }));
     for (const o of objects) {
       for (const [prop, refs] of Object.entries(o.references ?? {})) {
         for (const ref of refs) {
@@ -249,14 +246,75 @@ class Writer {
     }
     while (this.#inFlight.size >= this.config.concurrency) await Promise.race(this.#inFlight);
     this.#throwIfFailed();
-    const request = this.#insert(target.name, batch).catch((error) => {
+    const request = this.#insert(target.name, tenant, objects).catch((error) => {
       this.#failure ??= error;
     });
     const tracked = request.finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
   }
 
-  async #insert(collection: string, batch: { id: string }[]): Promise<void> {
+  async #insert(
+    collection: string,
+    tenant: string | undefined,
+    objects: WeftObject[],
+  ): Promise<void> {
+    const failures = this.config.protocol === "grpc"
+      ? await this.#insertGrpc(collection, tenant, objects)
+      : await this.#insertRest(collection, tenant, objects);
+    if (failures.length) {
+      const first = failures[0]!;
+      throw new ServerError(
+        `Cannot insert ${failures.length} of ${objects.length} objects into "${collection}": ${first.error} (object ${first.id})`,
+        { retryable: false },
+      );
+    }
+    this.ctx.metrics.add("objectsWritten", objects.length);
+  }
+
+  async #insertGrpc(
+    collection: string,
+    tenant: string | undefined,
+    objects: WeftObject[],
+  ): Promise<BatchFailure[]> {
+    if (!this.#grpc) {
+      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config);
+      this.ctx.onClose(() => batcher.close());
+      this.#grpc = batcher;
+    }
+    const grpc = this.#grpc;
+    const withVectors = !this.config.skipVectors;
+    const requests = grpc.encode(
+      objects.map((object) => ({ collection, tenant, object, withVectors })),
+    );
+    const failures: BatchFailure[] = [];
+    for (const request of requests) {
+      failures.push(...await this.ctx.retry((signal) => grpc.send(request, signal)));
+    }
+    return failures;
+  }
+
+  async #insertRest(
+    collection: string,
+    tenant: string | undefined,
+    objects: WeftObject[],
+  ): Promise<BatchFailure[]> {
+    const withVectors = !this.config.skipVectors;
+    const batch = objects.map((o) => ({
+      class: collection,
+      id: o.id,
+      properties: o.properties,
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(withVectors && o.vector ? { vector: Array.from(o.vector) } : {}),
+      ...(withVectors && Object.keys(o.vectors).length > 0
+        ? {
+          vectors: Object.fromEntries(
+            Object.entries(o.vectors).map((
+              [name, v],
+            ) => [name, Array.isArray(v) ? v.map((row) => Array.from(row)) : Array.from(v)]),
+          ),
+        }
+        : {}),
+    }));
     const results = await this.ctx.retry(() =>
       this.conn.rest<{ id: string; result?: { errors?: { error?: { message: string }[] } } }[]>(
         "POST",
@@ -264,17 +322,8 @@ class Writer {
         { objects: batch },
       )
     );
-    const failed = results.filter((r) => r.result?.errors?.error?.length);
-    if (failed.length) {
-      const first = failed[0]!;
-      throw new ServerError(
-        `Cannot insert ${failed.length} of ${batch.length} objects into "${collection}": ${
-          first.result!.errors!.error![0]!.message
-        } (object ${first.id})`,
-        { retryable: false },
-      );
-    }
-    this.ctx.metrics.add("objectsWritten", batch.length);
+    return results.filter((r) => r.result?.errors?.error?.length)
+      .map((r) => ({ id: r.id, error: r.result!.errors!.error![0]!.message }));
   }
 
   async #existingIds(

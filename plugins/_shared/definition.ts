@@ -1,7 +1,8 @@
 /**
  * Turns a collection definition from one server into one another server
- * accepts: renamed, output-only settings dropped, and modules the target
- * does not enable refused (or, with `force`, dropped and reported).
+ * accepts: renamed, output-only settings dropped, and settings the target
+ * cannot take — modules it does not enable, features newer than its version —
+ * refused (or, with `force`, dropped where that is possible, and reported).
  * @module
  */
 
@@ -26,6 +27,8 @@ export interface PrepareOptions {
   renames: ReadonlyMap<string, string>;
   /** Modules the target server enables (from `/v1/meta`). */
   modules: ReadonlySet<string>;
+  /** The target server's version (from `/v1/meta`), e.g. `1.39.0`. */
+  version: string;
   /** Drop what the target cannot take instead of refusing. */
   force: boolean;
 }
@@ -41,13 +44,14 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
     property.dataType = property.dataType.map((t) => options.renames.get(t) ?? t);
   }
 
-  const problems: { setting: string; module: string; drop: () => void }[] = [];
+  const problems: Problem[] = [];
   const usable = (module: string) => module === "none" || options.modules.has(module);
   const vectorizer = definition.vectorizer;
   if (typeof vectorizer === "string" && !usable(vectorizer)) {
     problems.push({
       setting: "vectorizer",
       module: vectorizer,
+      reason: moduleReason(vectorizer),
       drop: () => definition.vectorizer = "none",
     });
   }
@@ -57,6 +61,7 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
         problems.push({
           setting: `${where}.${module}`,
           module,
+          reason: moduleReason(module),
           drop: () => delete config![module],
         });
       }
@@ -72,6 +77,7 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
         problems.push({
           setting: `vectorConfig.${name}.vectorizer`,
           module,
+          reason: moduleReason(module),
           drop: () => config.vectorizer = { none: {} },
         });
       }
@@ -81,24 +87,111 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
     checkModuleConfig(property.moduleConfig, `properties.${property.name}.moduleConfig`);
   }
 
-  if (problems.length && !options.force) {
-    const first = problems[0]!;
+  for (const problem of versionProblems(definition, options.version)) problems.push(problem);
+
+  const refused = options.force ? problems.filter((p) => !p.drop) : problems;
+  if (refused.length) {
+    const first = refused[0]!;
+    const fix = first.drop
+      ? "or set forceSchema: true to drop such settings"
+      : "forceSchema cannot drop it";
     throw new Error(
-      `Cannot create collection "${options.name}": ${first.setting} needs module "${first.module}", which the target server does not enable${
-        problems.length > 1 ? ` (and ${problems.length - 1} more settings)` : ""
-      }; enable it there, or set forceSchema: true to drop such settings`,
+      `Cannot create collection "${options.name}": ${first.setting} ${first.reason}${
+        refused.length > 1
+          ? ` (also: ${refused.slice(1).map((p) => `${p.setting} ${p.reason}`).join(", ")})`
+          : ""
+      }; ${first.module ? "enable it there, " : ""}${fix}`,
     );
   }
-  for (const problem of problems) problem.drop();
+  for (const problem of problems) problem.drop!();
   return {
     definition,
-    changes: problems.map((p) => `dropped ${p.setting} (module "${p.module}" not enabled)`),
+    changes: problems.map((p) => `dropped ${p.setting} (${p.reason})`),
   };
+}
+
+interface Problem {
+  setting: string;
+  reason: string;
+  /** The module the setting needs, if that is the reason. */
+  module?: string;
+  /** Removes the setting; absent when the collection cannot exist without it. */
+  drop?: () => void;
+}
+
+type Json = Record<string, unknown>;
+
+/** Whether `version` (e.g. `1.28.3`, `1.32.0-rc.1`) is older than `minimum`. */
+export function olderThan(version: string, minimum: string): boolean {
+  const parse = (v: string) => v.replace(/^v/, "").split(/[.-]/).slice(0, 3).map(Number);
+  const [a, b] = [parse(version), parse(minimum)];
+  for (let i = 0; i < 3; i++) {
+    const x = a[i] ?? 0, y = b[i] ?? 0;
+    if (Number.isNaN(x)) return false; // unknown version: let the server decide
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+/** Settings newer than the target's version (documented minimum versions). */
+function versionProblems(definition: Definition, version: string): Problem[] {
+  const problems: Problem[] = [];
+  const needs = (setting: string, minimum: string, drop?: () => void) => {
+    if (olderThan(version, minimum)) {
+      problems.push({
+        setting,
+        reason: `needs Weaviate ${minimum} or newer, the target runs ${version}`,
+        ...(drop ? { drop } : {}),
+      });
+    }
+  };
+  for (const property of definition.properties ?? []) {
+    const p = property as unknown as Json;
+    if (property.dataType.some((t) => t === "object" || t === "object[]")) {
+      needs(`properties.${property.name}.dataType`, "1.22.0");
+    }
+    if (p.indexRangeFilters === true) {
+      needs(`properties.${property.name}.indexRangeFilters`, "1.26.0", () => {
+        delete p.indexRangeFilters;
+      });
+    }
+  }
+  const tenancy = definition.multiTenancyConfig as Json | undefined;
+  for (const key of ["autoTenantCreation", "autoTenantActivation"]) {
+    if (tenancy?.[key] === true) {
+      needs(`multiTenancyConfig.${key}`, "1.25.0", () => delete tenancy[key]);
+    }
+  }
+  const indexes: [string, Json][] = [];
+  if (definition.vectorConfig && Object.keys(definition.vectorConfig as Json).length) {
+    needs("vectorConfig", "1.24.0");
+    for (const [name, config] of Object.entries(definition.vectorConfig as Record<string, Json>)) {
+      indexes.push([`vectorConfig.${name}`, config]);
+    }
+  }
+  if (definition.vectorIndexConfig) indexes.push(["", definition as Json]);
+  for (const [where, config] of indexes) {
+    const at = (key: string) => (where ? `${where}.${key}` : key);
+    if (config.vectorIndexType === "dynamic") needs(at("vectorIndexType"), "1.25.0");
+    const index = (config.vectorIndexConfig ?? {}) as Json;
+    if ((index.multivector as Json | undefined)?.enabled === true) {
+      needs(at("vectorIndexConfig.multivector"), "1.29.0");
+    }
+    if ((index.rq as Json | undefined)?.enabled === true) {
+      needs(at("vectorIndexConfig.rq"), "1.32.0", () => delete index.rq);
+    }
+  }
+  return problems;
+}
+
+function moduleReason(module: string): string {
+  return `needs module "${module}", which the target server does not enable`;
 }
 
 /**
  * Merges `overrides` into a copy of `definition`: objects are merged key by
- * key, `properties` entry by entry (matched by `name`), anything else replaced.
+ * key, `properties` entry by entry (matched by `name`), `null` removes a key,
+ * anything else is replaced.
  */
 export function applyOverrides(
   definition: Definition,
@@ -119,7 +212,10 @@ function merge(base: unknown, patch: unknown, key = ""): unknown {
   }
   if (isPlainObject(base) && isPlainObject(patch)) {
     const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(patch)) out[k] = merge(base[k], v, k);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete out[k];
+      else out[k] = merge(base[k], v, k);
+    }
     return out;
   }
   return patch;

@@ -35,6 +35,8 @@ export interface WeaviateConnection {
   version: string;
   /** Address safe to record. */
   url: string;
+  /** The gRPC address. */
+  grpcAddress: URL;
   /** Calls the REST API; throws {@linkcode ServerError} on a non-2xx answer. */
   rest<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
@@ -100,7 +102,13 @@ export async function connectWeaviate(
       ctx.onClose(() => c.close());
       return c;
     });
-  return { client: lazyClient, version: meta.version, url: safeUrl(config.url), rest: call };
+  return {
+    client: lazyClient,
+    version: meta.version,
+    url: safeUrl(config.url),
+    grpcAddress: grpc,
+    rest: call,
+  };
 }
 
 function describeBody(text: string): string {

@@ -78,6 +78,7 @@ Deno.test({
       {
         SOURCE_URL: server.url,
         TARGET_URL: server.url,
+        TARGET_GRPC_URL: server.grpcUrl,
         COLLECTION: things,
         TARGET_COLLECTION: next,
         ALIAS: alias,

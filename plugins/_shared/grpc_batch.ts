@@ -1,0 +1,237 @@
+/**
+ * Inserts objects with Weaviate's gRPC `BatchObjects` call. Vectors travel as
+ * raw little-endian float32 bytes; properties as a protobuf `Struct` holding
+ * exactly the JSON values the REST API returned, so nothing is reshaped or
+ * guessed on the way (the server validates them against the schema, as it
+ * does for REST).
+ *
+ * Only the messages this call needs are described here, by field number, from
+ * Weaviate's `grpc/proto/v1/batch.proto` and `base.proto`.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import protobuf from "protobufjs";
+import { ServerError } from "../../src/errors.ts";
+import type { WeftObject } from "../../src/messages.ts";
+import type { ConnectionConfig } from "./weaviate.ts";
+
+const root = new protobuf.Root();
+root.addJSON(protobuf.common.get("google/protobuf/struct.proto")!.nested!);
+root.addJSON({
+  weaviate: {
+    nested: {
+      v1: {
+        nested: {
+          BatchObjectsRequest: {
+            fields: { objects: { rule: "repeated", type: "BatchObject", id: 1 } },
+          },
+          BatchObject: {
+            fields: {
+              uuid: { type: "string", id: 1 },
+              properties: { type: "Properties", id: 3 },
+              collection: { type: "string", id: 4 },
+              tenant: { type: "string", id: 5 },
+              vectorBytes: { type: "bytes", id: 6 },
+              vectors: { rule: "repeated", type: "Vectors", id: 23 },
+            },
+          },
+          Properties: {
+            fields: { nonRefProperties: { type: "google.protobuf.Struct", id: 1 } },
+          },
+          Vectors: {
+            fields: {
+              name: { type: "string", id: 1 },
+              vectorBytes: { type: "bytes", id: 3 },
+              type: { type: "int32", id: 4 },
+            },
+          },
+          BatchObjectsReply: {
+            fields: {
+              took: { type: "float", id: 1 },
+              errors: { rule: "repeated", type: "BatchError", id: 2 },
+            },
+          },
+          BatchError: {
+            fields: { index: { type: "int32", id: 1 }, error: { type: "string", id: 2 } },
+          },
+        },
+      },
+    },
+  },
+});
+const BatchObject = root.lookupType("weaviate.v1.BatchObject");
+const BatchObjectsReply = root.lookupType("weaviate.v1.BatchObjectsReply");
+
+const VECTOR_SINGLE = 1;
+const VECTOR_MULTI = 2;
+/** Requests are split so that none exceeds this size (the server takes 100 MiB by default). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/** gRPC status codes worth another attempt. */
+const RETRYABLE = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.ABORTED,
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+]);
+
+/** What to send for one object. */
+export interface BatchItem {
+  collection: string;
+  tenant?: string | undefined;
+  object: WeftObject;
+  withVectors: boolean;
+}
+
+/** A failed object of a batch. */
+export interface BatchFailure {
+  id: string;
+  error: string;
+}
+
+/** A gRPC channel to one Weaviate for batch inserts. */
+export class GrpcBatcher {
+  #client: grpc.Client;
+  #metadata: grpc.Metadata;
+
+  constructor(address: URL, config: Pick<ConnectionConfig, "apiKey" | "headers">) {
+    const secure = address.protocol === "https:";
+    const port = address.port || (secure ? "443" : "80");
+    this.#client = new grpc.Client(
+      `${address.hostname}:${port}`,
+      secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+      { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 },
+    );
+    this.#metadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(config.headers)) {
+      this.#metadata.set(key.toLowerCase(), value);
+    }
+    if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
+  }
+
+  /** Encodes `items` into one or more requests of at most {@link MAX_REQUEST_BYTES}. */
+  encode(items: BatchItem[]): { body: Uint8Array; ids: string[] }[] {
+    const requests: { body: Uint8Array; ids: string[] }[] = [];
+    let writer = protobuf.Writer.create();
+    let ids: string[] = [];
+    let size = 0;
+    for (const item of items) {
+      const bytes = BatchObject.encode(toBatchObject(item)).finish();
+      if (ids.length > 0 && size + bytes.length + 10 > MAX_REQUEST_BYTES) {
+        requests.push({ body: writer.finish(), ids });
+        writer = protobuf.Writer.create();
+        ids = [];
+        size = 0;
+      }
+      writer.uint32(10).bytes(bytes); // field 1 (objects), length-delimited
+      ids.push(item.object.id);
+      size += bytes.length + 10;
+    }
+    if (ids.length) requests.push({ body: writer.finish(), ids });
+    return requests;
+  }
+
+  /** Sends one encoded request; resolves with the objects the server refused. */
+  send(request: { body: Uint8Array; ids: string[] }, signal: AbortSignal): Promise<BatchFailure[]> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const call = this.#client.makeUnaryRequest<Uint8Array, protobuf.Message>(
+        "/weaviate.v1.Weaviate/BatchObjects",
+        (body) => body as Buffer,
+        (reply) => BatchObjectsReply.decode(reply),
+        request.body,
+        this.#metadata,
+        {},
+        (error, reply) => {
+          signal.removeEventListener("abort", onAbort);
+          if (signal.aborted) return reject(signal.reason);
+          if (error) {
+            return reject(
+              new ServerError(`Cannot insert over gRPC: ${error.details || error.message}`, {
+                retryable: RETRYABLE.has(error.code),
+              }),
+            );
+          }
+          const errors = (reply as unknown as { errors?: { index: number; error: string }[] })
+            .errors ?? [];
+          resolve(
+            errors.map((e) => ({ id: request.ids[e.index] ?? `#${e.index}`, error: e.error })),
+          );
+        },
+      );
+      const onAbort = () => call.cancel();
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+function toBatchObject({ collection, tenant, object, withVectors }: BatchItem) {
+  const vectors = withVectors
+    ? Object.entries(object.vectors).map(([name, vector]) =>
+      Array.isArray(vector)
+        ? { name, vectorBytes: multiVectorBytes(vector), type: VECTOR_MULTI }
+        : { name, vectorBytes: vectorBytes(vector as Float32Array), type: VECTOR_SINGLE }
+    )
+    : [];
+  return {
+    uuid: object.id,
+    collection,
+    ...(tenant === undefined ? {} : { tenant }),
+    properties: { nonRefProperties: toStruct(object.properties) },
+    ...(withVectors && object.vector ? { vectorBytes: vectorBytes(object.vector) } : {}),
+    vectors,
+  };
+}
+
+/** Little-endian float32 bytes (the layout of every platform Deno runs on). */
+function vectorBytes(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/** A multi-vector: its row length as uint16 LE, then the rows' float32 values. */
+function multiVectorBytes(rows: Float32Array[]): Uint8Array {
+  const dimension = rows[0]?.length ?? 0;
+  const out = new Uint8Array(2 + rows.length * dimension * 4);
+  new DataView(out.buffer).setUint16(0, dimension, true);
+  rows.forEach((row, i) => out.set(vectorBytes(row), 2 + i * dimension * 4));
+  return out;
+}
+
+type StructValue =
+  | { nullValue: 0 }
+  | { numberValue: number }
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { structValue: { fields: Record<string, StructValue> } }
+  | { listValue: { values: StructValue[] } };
+
+function toStruct(value: Record<string, unknown>): { fields: Record<string, StructValue> } {
+  const fields: Record<string, StructValue> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v !== undefined) fields[key] = toValue(v);
+  }
+  return { fields };
+}
+
+function toValue(value: unknown): StructValue {
+  if (value === null) return { nullValue: 0 };
+  switch (typeof value) {
+    case "number":
+      return { numberValue: value };
+    case "string":
+      return { stringValue: value };
+    case "boolean":
+      return { boolValue: value };
+    case "object":
+      return Array.isArray(value)
+        ? { listValue: { values: value.map(toValue) } }
+        : { structValue: toStruct(value as Record<string, unknown>) };
+    default:
+      throw new Error(`Cannot send a ${typeof value} property value`);
+  }
+}
