@@ -99,7 +99,7 @@ await runPipeline(
 console.error(`bench: ${OBJECTS} objects × ${DIMS} dims loaded and backed up`);
 
 let run = 0;
-async function restore(protocol: "grpc" | "rest", b: Deno.BenchContext): Promise<void> {
+async function restore(protocol: "grpc" | "rest"): Promise<void> {
   const name = `BenchRestored${run++}`;
   const pipeline = await loadPipeline(pipelinePath("restore"), {
     registry,
@@ -110,9 +110,7 @@ async function restore(protocol: "grpc" | "rest", b: Deno.BenchContext): Promise
     ],
     env: (key) => env[key],
   });
-  b.start();
   const summary = await runPipeline(pipeline, { log: silent });
-  b.end();
   if (summary.objects !== OBJECTS) throw new Error(`restored ${summary.objects} objects`);
   await client.collections.delete(name);
 }
@@ -123,12 +121,10 @@ Deno.bench({
   baseline: true,
   n: 3,
   warmup: 1,
-  async fn(b) {
+  async fn() {
     const name = `BenchRaw${run++}`;
-    b.start();
     await create(name);
     await insertAll(name);
-    b.end();
     if (await count(name) !== OBJECTS) throw new Error("raw insert lost objects");
     await client.collections.delete(name);
   },
@@ -139,7 +135,9 @@ Deno.bench({
   group: "restore",
   n: 3,
   warmup: 1,
-  fn: (b) => restore("grpc", b),
+  async fn() {
+    await restore("grpc");
+  },
 });
 
 Deno.bench({
@@ -147,11 +145,14 @@ Deno.bench({
   group: "restore",
   n: 3,
   warmup: 1,
-  fn: (b) => restore("rest", b),
+  async fn() {
+    await restore("rest");
+  },
 });
 
 // Weaviate's restore cannot rename and refuses an existing collection: back up
-// the source once, then drop and restore it in place on every iteration.
+// the source once, then drop and restore it in place on every iteration. Every
+// case's time includes creating (or restoring) and dropping one collection.
 const backupId = `bench-${crypto.randomUUID()}`;
 
 async function waitFor(path: string): Promise<void> {
@@ -180,17 +181,15 @@ Deno.bench({
   group: "restore",
   n: 3,
   warmup: 1,
-  async fn(b) {
+  async fn() {
     if (!backedUp) {
       await post("/v1/backups/filesystem", { id: backupId, include: [COLLECTION] });
       await waitFor(`/v1/backups/filesystem/${backupId}`);
       backedUp = true;
     }
     await client.collections.delete(COLLECTION);
-    b.start();
     await post(`/v1/backups/filesystem/${backupId}/restore`, { include: [COLLECTION] });
     await waitFor(`/v1/backups/filesystem/${backupId}/restore`);
-    b.end();
     if (await count(COLLECTION) !== OBJECTS) throw new Error("Weaviate restore lost objects");
   },
 });
