@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { ServerError } from "../src/errors.ts";
+import { messageOf, ServerError } from "../src/errors.ts";
 import type { CollectionMessage, Message } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
@@ -123,10 +123,10 @@ async function clear(
   }
   if (recreate) {
     await dropAndRecreate(conn, message, ctx);
+    ctx.metrics.add("objectsDeleted", total);
   } else {
     for (const tenant of partitions) await deleteMatching(conn, name, tenant, config.where, ctx);
   }
-  ctx.metrics.add("objectsDeleted", total);
   ctx.log.info(`deleted ${what}${recreate ? " (dropped and recreated)" : ""}`);
 }
 
@@ -163,7 +163,13 @@ async function deleteMatching(
       if (reply.results.failed > 0) {
         throw new ServerError(`Cannot delete ${reply.results.failed} objects of "${name}"`);
       }
-      ctx.log.debug(`deleted a batch`, { collection: name, deleted: reply.results.successful });
+      ctx.metrics.add("objectsDeleted", reply.results.successful);
+      if (reply.results.successful > 0) {
+        ctx.log.info(`deleted a batch of ${reply.results.successful}`, {
+          collection: name,
+          ...(tenant ? { tenant } : {}),
+        });
+      }
       if (reply.results.matches === 0 || reply.results.successful === 0) break;
     }
   } finally {
@@ -186,7 +192,19 @@ async function dropAndRecreate(
   }
   const path = `/v1/schema/${encodeURIComponent(name)}`;
   await ctx.retry(() => conn.rest("DELETE", path));
-  await ctx.retry(() => conn.rest("POST", "/v1/schema", original));
+  try {
+    await ctx.retry(() => conn.rest("POST", "/v1/schema", original));
+  } catch (error) {
+    // The objects are gone as confirmed, but the definition must not be: keep it on disk.
+    const file = `weft-${name}-definition-${Date.now()}.json`;
+    await Deno.writeTextFile(file, JSON.stringify(original, null, 2) + "\n");
+    throw new ServerError(
+      `Cannot recreate "${name}" after dropping it: ${
+        messageOf(error)
+      }; its definition is saved in ${file} (create it with POST /v1/schema)`,
+      { retryable: false },
+    );
+  }
   if (message.tenants?.length) {
     const tenants = message.tenants.map((t) => ({
       name: t.name,

@@ -1,7 +1,8 @@
 /**
  * `deno task demo`: starts a local Weaviate (unless WEAVIATE_URL is set),
  * loads a sample collection, backs it up with pipelines/backup.yaml exactly
- * as a user would (`deno task backup …`), prints the result, and stops the server.
+ * as a user would (`deno task backup …`), prints the result, restores the
+ * backup under a new name, verifies it against the backup, and stops the server.
  * @module
  */
 import weaviate from "weaviate-client";
@@ -42,32 +43,28 @@ try {
 }
 
 const backupPath = await Deno.makeTempDir({ prefix: "weft-demo-backup-" });
-console.log(
-  `\n$ deno task backup pipelines/backup.yaml --set source.with.collections=[${COLLECTION}]\n`,
-);
-const run = await new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--allow-all",
-    new URL("../main.ts", import.meta.url).pathname,
-    "run",
-    new URL("../pipelines/backup.yaml", import.meta.url).pathname,
-    "--set",
-    `source.with.collections=[${COLLECTION}]`,
-  ],
-  env: {
-    WEAVIATE_URL: server.url,
-    WEAVIATE_GRPC_URL: server.grpcUrl,
-    ...(server.apiKey ? { WEAVIATE_API_KEY: server.apiKey } : {}),
-    BACKUP_PATH: backupPath,
-  },
-  stdout: "inherit",
-  stderr: "inherit",
-}).output();
-if (!run.success) {
-  console.error("weft demo: the backup failed");
-  Deno.exit(1);
+const env = {
+  WEAVIATE_URL: server.url,
+  WEAVIATE_GRPC_URL: server.grpcUrl,
+  ...(server.apiKey ? { WEAVIATE_API_KEY: server.apiKey } : {}),
+  BACKUP_PATH: backupPath,
+};
+
+/** Runs `deno task <task> <args>` as a user would, printing the command and its output. */
+async function task(task: string, args: string[]): Promise<void> {
+  console.log(`\n$ deno task ${task} ${args.join(" ")}\n`);
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", task, ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!run.success) throw new Error(`weft demo: deno task ${task} failed (exit ${run.code})`);
 }
+
+const RESTORED = `${COLLECTION}Restored`;
+await task("backup", ["pipelines/backup.yaml", "--set", `source.with.collections=[${COLLECTION}]`]);
 
 const manifest = JSON.parse(await Deno.readTextFile(`${backupPath}/manifest.json`));
 console.log(`\nBackup in ${backupPath}:`);
@@ -80,6 +77,16 @@ for (const file of manifest.files) {
       file.sha256.slice(0, 16)
     }…`,
   );
+}
+
+await task("restore", ["pipelines/restore.yaml", "--set", `sink.with.collection=${RESTORED}`]);
+await task("verify", [backupPath, "--against", server.url, "--as", RESTORED]);
+
+if (!server.owned) {
+  await fetch(`${server.url}/v1/schema/${RESTORED}`, {
+    method: "DELETE",
+    headers: server.apiKey ? { authorization: `Bearer ${server.apiKey}` } : {},
+  }).then((res) => res.body?.cancel());
 }
 console.log(
   `\nWeaviate ${server.owned ? "stopped" : "left running"}; the backup stays in ${backupPath}.`,

@@ -89,23 +89,30 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+const LABEL = 16;
+
 /** The summary as a few lines for a terminal. */
 export function formatSummary(summary: RunSummary): string {
   const lines = [
     `${summary.status === "completed" ? "✔" : "✘"} ${summary.pipeline}: ${summary.status} in ${
       (summary.durationMs / 1000).toFixed(1)
     } s`,
-    `  objects   ${number.format(summary.objects)} (${
+    `  ${"objects".padEnd(LABEL)} ${number.format(summary.objects)} (${
       number.format(Math.round(summary.objectsPerSecond))
     }/s)`,
-    `  bytes     ${formatBytes(summary.bytes)}`,
-    `  retries   ${summary.retries}`,
+    ...(summary.bytes > 0 ? [`  ${"bytes".padEnd(LABEL)} ${formatBytes(summary.bytes)}`] : []),
+    `  ${"retries".padEnd(LABEL)} ${summary.retries}`,
   ];
+  for (const [name, value] of Object.entries(summary.counters)) {
+    if (value === 0) continue;
+    const shown = /^bytes/.test(name) ? formatBytes(value) : number.format(value);
+    lines.push(`  ${name.padEnd(LABEL)} ${shown}`);
+  }
   for (const [name, count] of Object.entries(summary.collections)) {
     const tenants = count.tenants ? ` in ${Object.keys(count.tenants).length} tenants` : "";
     lines.push(`  ${name}: ${number.format(count.objects)} objects${tenants}`);
   }
-  if (summary.output) lines.push(`  output    ${summary.output}`);
-  if (summary.error) lines.push(`  error     ${summary.error}`);
+  if (summary.output) lines.push(`  ${"output".padEnd(LABEL)} ${summary.output}`);
+  if (summary.error) lines.push(`  ${"error".padEnd(LABEL)} ${summary.error}`);
   return lines.join("\n");
 }

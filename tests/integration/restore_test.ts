@@ -73,6 +73,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "restore with protocol: rest (REST batch inserts) gives the same objects as gRPC",
+  ...integration,
+  async fn() {
+    const { things } = await createFixture(source);
+    const dir = await tempDir("weft-test-rest-");
+    const env = serverEnv(source, dir);
+    const backup = await denoTask(
+      ["backup", "pipelines/backup.yaml", "--set", `source.with.collections=[${things}]`],
+      env,
+    );
+    assert.equal(backup.code, 0, backup.stderr);
+    const viaRest = uniqueName("ViaRest");
+    const run = await denoTask([
+      "restore",
+      "pipelines/restore.yaml",
+      "--set",
+      `sink.with.collection=${viaRest}`,
+      "--set",
+      "sink.with.protocol=rest",
+    ], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      await listAll(source, viaRest),
+      renamed(await listAll(source, things), things, viaRest),
+    );
+  },
+});
+
+Deno.test({
   name: "restore under a new name on the same server, and mode fail refuses an existing collection",
   ...integration,
   async fn() {
