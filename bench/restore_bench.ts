@@ -15,7 +15,7 @@ import { loadPipeline } from "../src/loader.ts";
 import { PluginRegistry } from "../src/registry.ts";
 import { runPipeline } from "../src/runner.ts";
 import { prng } from "../scripts/sample_data.ts";
-import { useWeaviate } from "../tests/harness/weaviate.ts";
+import { connectClient, useWeaviate } from "../tests/harness/weaviate.ts";
 
 const OBJECTS = Number(Deno.env.get("BENCH_OBJECTS") ?? 10_000);
 const DIMS = Number(Deno.env.get("BENCH_DIMS") ?? 384);
@@ -23,14 +23,7 @@ const COLLECTION = "BenchSource";
 
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
-const url = new URL(server.url);
-const grpc = new URL(server.grpcUrl);
-const client = await weaviate.connectToCustom({
-  httpHost: url.hostname,
-  httpPort: Number(url.port),
-  grpcHost: grpc.hostname,
-  grpcPort: Number(grpc.port),
-});
+const client = await connectClient(server);
 const properties = [
   { name: "title", dataType: "text" as const },
   { name: "body", dataType: "text" as const },

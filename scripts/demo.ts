@@ -5,8 +5,7 @@
  * backup under a new name, verifies it against the backup, and stops the server.
  * @module
  */
-import weaviate from "weaviate-client";
-import { useWeaviate } from "../tests/harness/weaviate.ts";
+import { connectClient, useWeaviate } from "../tests/harness/weaviate.ts";
 import { sampleArticles } from "./sample_data.ts";
 
 const COLLECTION = "DemoArticles";
@@ -20,15 +19,7 @@ console.log(
   } s)`,
 );
 
-const url = new URL(server.url);
-const grpc = new URL(server.grpcUrl);
-const client = await weaviate.connectToCustom({
-  httpHost: url.hostname,
-  httpPort: Number(url.port),
-  grpcHost: grpc.hostname,
-  grpcPort: Number(grpc.port),
-  ...(server.apiKey ? { authCredentials: new weaviate.ApiKey(server.apiKey) } : {}),
-});
+const client = await connectClient(server);
 try {
   if (await client.collections.exists(COLLECTION)) await client.collections.delete(COLLECTION);
   const loadStart = performance.now();

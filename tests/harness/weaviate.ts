@@ -4,6 +4,7 @@
  * on free loopback ports with a temporary data directory.
  * @module
  */
+import weaviate, { type WeaviateClient } from "weaviate-client";
 import { ensureGoBinary } from "./go_install.ts";
 import { freePort, startProcess, waitUntil } from "./process.ts";
 import { WEAVIATE } from "./versions.ts";
@@ -135,4 +136,17 @@ export async function startWeaviate(options: WeaviateOptions = {}): Promise<Weav
 /** `WEAVIATE_URL` when set, else a fresh server. */
 export async function useWeaviate(options: WeaviateOptions = {}): Promise<WeaviateServer> {
   return weaviateFromEnv() ?? await startWeaviate(options);
+}
+
+/** A weaviate-client connected to `server` (REST and gRPC ports, API key if any). */
+export function connectClient(server: WeaviateServer): Promise<WeaviateClient> {
+  const url = new URL(server.url);
+  const grpc = new URL(server.grpcUrl);
+  return weaviate.connectToCustom({
+    httpHost: url.hostname,
+    httpPort: Number(url.port),
+    grpcHost: grpc.hostname,
+    grpcPort: Number(grpc.port),
+    ...(server.apiKey ? { authCredentials: new weaviate.ApiKey(server.apiKey) } : {}),
+  });
 }

@@ -1,9 +1,8 @@
 /** Shared helpers of the integration tests (real Weaviate, real MinIO). */
 import { createHash } from "node:crypto";
-import weaviate, { type WeaviateClient } from "weaviate-client";
 import { type BackupManifest, decodeObject } from "../../plugins/_shared/backup_format.ts";
 import type { WeftObject } from "../../src/messages.ts";
-import type { WeaviateServer } from "../harness/weaviate.ts";
+import { connectClient, type WeaviateServer } from "../harness/weaviate.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -34,17 +33,7 @@ export function uniqueName(prefix: string): string {
 }
 
 /** A weaviate-client connected to `server`. */
-export function connect(server: WeaviateServer): Promise<WeaviateClient> {
-  const url = new URL(server.url);
-  const grpc = new URL(server.grpcUrl);
-  return weaviate.connectToCustom({
-    httpHost: url.hostname,
-    httpPort: Number(url.port),
-    grpcHost: grpc.hostname,
-    grpcPort: Number(grpc.port),
-    ...(server.apiKey ? { authCredentials: new weaviate.ApiKey(server.apiKey) } : {}),
-  });
-}
+export const connect = connectClient;
 
 /** Result of a CLI run. */
 export interface CliResult {
