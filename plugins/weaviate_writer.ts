@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { ServerError } from "../src/errors.ts";
+import { IntegrityError, ServerError } from "../src/errors.ts";
 import type {
   CollectionMessage,
   Message,
@@ -18,7 +18,9 @@ import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { optionalString } from "../src/units.ts";
 import { applyOverrides, type Definition, prepareDefinition } from "./_shared/definition.ts";
 import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
+import { hashObject } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
+import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateWriter}. */
 export const weaviateWriterConfig = z.strictObject({
@@ -54,7 +56,11 @@ export const weaviateWriterConfig = z.strictObject({
     ),
   alias: optionalString()
     .describe(
-      "Point this alias at the (single) written collection once its object counts check out",
+      "Point this alias at the (single) written collection once the copy checks out (see check)",
+    ),
+  check: z.enum(["counts", "content"]).optional()
+    .describe(
+      "After writing: compare object counts, or also read every written object back and compare its content hash; default content with alias, else counts",
     ),
 });
 
@@ -99,6 +105,8 @@ interface Target {
   multiTenant: boolean;
   /** Objects received per target tenant ("" without tenants). */
   received: Map<string, number>;
+  /** With `check: content`: target tenant ("" without) → UUID → content hash of what was written. */
+  written: Map<string, Map<string, string>>;
 }
 
 const BATCH_REFERENCES = 1000;
@@ -181,6 +189,7 @@ class Writer {
       multiTenant: (definition.multiTenancyConfig as { enabled?: boolean } | undefined)?.enabled ===
         true,
       received: new Map(),
+      written: new Map(),
     };
     this.#targets.set(message.collection, target);
     if (message.tenants?.length) await this.#tenants(target, message.tenants);
@@ -228,6 +237,11 @@ class Writer {
       this.ctx.metrics.add("objectsSkipped", message.objects.length - objects.length);
     }
     if (objects.length === 0) return;
+    if (this.#checkContent) {
+      const hashes = target.written.get(tenant ?? "") ?? new Map<string, string>();
+      target.written.set(tenant ?? "", hashes);
+      for (const o of objects) hashes.set(o.id, this.#hash(o, this.#renames));
+    }
     for (const o of objects) {
       for (const [prop, refs] of Object.entries(o.references ?? {})) {
         for (const ref of refs) {
@@ -387,7 +401,10 @@ class Writer {
       }
       this.ctx.metrics.add("referencesWritten", chunk.length);
     }
-    for (const target of this.#targets.values()) await this.#checkCounts(target);
+    for (const target of this.#targets.values()) {
+      await this.#checkCounts(target);
+      if (this.#checkContent) await this.#checkContents(target);
+    }
     if (this.config.alias) await this.#pointAlias(this.config.alias);
     for (const target of this.#targets.values()) {
       const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
@@ -396,6 +413,55 @@ class Writer {
       const body = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
       await this.ctx.retry(() => this.conn.rest("PUT", path, body));
     }
+  }
+
+  get #checkContent(): boolean {
+    return (this.config.check ?? (this.config.alias ? "content" : "counts")) === "content";
+  }
+
+  /** One string for an object's content; vectors left out when they were not written. */
+  #hash(object: WeftObject, renames?: ReadonlyMap<string, string>): string {
+    const h = hashObject(object, renames);
+    return `${h.properties}|${this.config.skipVectors ? "" : h.vectors}|${h.references}`;
+  }
+
+  /** Reads every written object back and compares its content; throws on any difference. */
+  async #checkContents(target: Target): Promise<void> {
+    const definition = await this.ctx.retry(() =>
+      this.conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(target.name)}`)
+    );
+    const page = { pageSize: 500, includeVectors: !this.config.skipVectors };
+    const changed: string[] = [];
+    const missing: string[] = [];
+    let compared = 0;
+    for (const [tenant, hashes] of target.written) {
+      const listing = listObjects(this.conn, definition, tenant || undefined, page, this.ctx);
+      for await (const batch of listing) {
+        if (batch.type !== "objects") continue;
+        for (const o of batch.objects) {
+          const expected = hashes.get(o.id);
+          if (expected === undefined) continue; // there before this run
+          hashes.delete(o.id);
+          compared++;
+          if (this.#hash(o) !== expected) changed.push(o.id);
+        }
+      }
+      missing.push(...hashes.keys());
+      hashes.clear();
+    }
+    if (changed.length || missing.length) {
+      const list = (ids: string[]) =>
+        ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, … (${ids.length} in all)` : "");
+      throw new IntegrityError(
+        `Cannot confirm the copy of "${target.name}": ${
+          [
+            changed.length ? `${changed.length} objects differ (${list(changed)})` : "",
+            missing.length ? `${missing.length} objects missing (${list(missing)})` : "",
+          ].filter(Boolean).join(", ")
+        }`,
+      );
+    }
+    this.ctx.log.info(`checked "${target.name}": ${compared} objects read back, content identical`);
   }
 
   /** Compares the target's object counts with what was received; throws on a shortfall. */

@@ -85,6 +85,11 @@ Deno.test({
       },
     );
     assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /objects read back, content identical/,
+      "alias waits for a content check",
+    );
     const definition = await rest<{ vectorConfig: Record<string, { vectorIndexType: string }> }>(
       server,
       "GET",

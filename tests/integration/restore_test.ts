@@ -34,8 +34,12 @@ Deno.test({
     assert.equal(backup.code, 0, backup.stderr);
 
     await using target = await startWeaviate();
-    const restore = await denoTask(["restore", "pipelines/restore.yaml"], serverEnv(target, dir));
+    const restore = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", "sink.with.check=content"],
+      serverEnv(target, dir),
+    );
     assert.equal(restore.code, 0, restore.stderr);
+    assert.equal(restore.stderr.match(/content identical/g)?.length, 3, restore.stderr);
 
     for (const name of [authors, things]) {
       assert.deepEqual(await listAll(target, name), await listAll(source, name), name);
