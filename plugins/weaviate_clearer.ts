@@ -4,6 +4,7 @@
  * each definition. Counts first; deletes only when the run is confirmed.
  * @module
  */
+import { join } from "node:path";
 import { z } from "zod";
 import { messageOf, ServerError } from "../src/errors.ts";
 import type { CollectionMessage, Message } from "../src/messages.ts";
@@ -195,15 +196,9 @@ async function dropAndRecreate(
   try {
     await ctx.retry(() => conn.rest("POST", "/v1/schema", original));
   } catch (error) {
-    // The objects are gone as confirmed, but the definition must not be: keep it on disk.
-    const file = `weft-${name}-definition-${Date.now()}.json`;
-    await Deno.writeTextFile(file, JSON.stringify(original, null, 2) + "\n");
-    throw new ServerError(
-      `Cannot recreate "${name}" after dropping it: ${
-        messageOf(error)
-      }; its definition is saved in ${file} (create it with POST /v1/schema)`,
-      { retryable: false },
-    );
+    // A retry after a lost answer is refused as "already exists": look before giving up.
+    const exists = await conn.rest("GET", path).then(() => true, () => false);
+    if (!exists) await keepDefinition(name, original, error, ctx);
   }
   if (message.tenants?.length) {
     const tenants = message.tenants.map((t) => ({
@@ -215,6 +210,32 @@ async function dropAndRecreate(
       await ctx.retry(() => conn.rest("POST", `${path}/tenants`, chunk));
     }
   }
+}
+
+/**
+ * The collection was dropped (its objects deleted, as confirmed) but could not
+ * be created again: its definition must not be lost with it. Saves it to a
+ * file (or, failing that, logs it) and throws naming where it is.
+ */
+async function keepDefinition(
+  name: string,
+  definition: Record<string, unknown>,
+  cause: unknown,
+  ctx: PluginContext,
+): Promise<never> {
+  const json = JSON.stringify(definition, null, 2) + "\n";
+  const file = join(ctx.cwd, `weft-${name}-definition-${Date.now()}.json`);
+  let kept = `its definition is saved in ${file} (create it with POST /v1/schema)`;
+  try {
+    await Deno.writeTextFile(file, json);
+  } catch {
+    ctx.log.error(`definition of "${name}", to create it again: ${json}`);
+    kept = "its definition is in the log above (create it with POST /v1/schema)";
+  }
+  throw new ServerError(
+    `Cannot recreate "${name}" after dropping it: ${messageOf(cause)}; ${kept}`,
+    { retryable: false },
+  );
 }
 
 /** A REST filter as a GraphQL input literal (`operator` values are enum names). */

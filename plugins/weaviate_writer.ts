@@ -16,7 +16,12 @@ import type {
 } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { optionalString } from "../src/units.ts";
-import { applyOverrides, type Definition, prepareDefinition } from "./_shared/definition.ts";
+import {
+  applyOverrides,
+  type Definition,
+  olderThan,
+  prepareDefinition,
+} from "./_shared/definition.ts";
 import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { hashObject } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
@@ -77,9 +82,23 @@ export const weaviateWriter = definePlugin({
   async create(config, ctx) {
     const conn = await connectWeaviate(config, ctx);
     const meta = await ctx.retry(() =>
-      conn.rest<{ modules?: Record<string, unknown> }>("GET", "/v1/meta")
+      conn.rest<{ modules?: Record<string, unknown>; grpcMaxMessageSize?: number }>(
+        "GET",
+        "/v1/meta",
+      )
     );
-    const writer = new Writer(conn, new Set(Object.keys(meta.modules ?? {})), config, ctx);
+    if (config.protocol === "grpc" && olderThan(conn.version, GRPC_FROM)) {
+      // Older servers ignore the vector fields weft sends over gRPC.
+      ctx.log.warn(`Weaviate ${conn.version} predates ${GRPC_FROM}: inserting over REST`);
+      config = { ...config, protocol: "rest" };
+    }
+    const writer = new Writer(
+      conn,
+      new Set(Object.keys(meta.modules ?? {})),
+      meta.grpcMaxMessageSize,
+      config,
+      ctx,
+    );
     ctx.setOutput(conn.url);
     return new WritableStream<Message>({
       write: (message) => writer.write(message),
@@ -110,6 +129,8 @@ interface Target {
 }
 
 const BATCH_REFERENCES = 1000;
+/** First version whose gRPC batch takes named vectors (older ones drop them silently). */
+const GRPC_FROM = "1.24.0";
 
 class Writer {
   #renames = new Map<string, string>();
@@ -122,6 +143,7 @@ class Writer {
   constructor(
     readonly conn: WeaviateConnection,
     readonly modules: Set<string>,
+    readonly grpcMaxMessageSize: number | undefined,
     readonly config: WeaviateWriterConfig,
     readonly ctx: PluginContext,
   ) {}
@@ -282,7 +304,6 @@ class Writer {
         { retryable: false },
       );
     }
-    this.ctx.metrics.add("objectsWritten", objects.length);
   }
 
   async #insertGrpc(
@@ -291,7 +312,7 @@ class Writer {
     objects: WeftObject[],
   ): Promise<BatchFailure[]> {
     if (!this.#grpc) {
-      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config);
+      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.grpcMaxMessageSize);
       this.ctx.onClose(() => batcher.close());
       this.#grpc = batcher;
     }
@@ -302,7 +323,9 @@ class Writer {
     );
     const failures: BatchFailure[] = [];
     for (const request of requests) {
-      failures.push(...await this.ctx.retry((signal) => grpc.send(request, signal)));
+      const failed = await this.ctx.retry((signal) => grpc.send(request, signal));
+      this.ctx.metrics.add("objectsWritten", request.ids.length - failed.length);
+      failures.push(...failed);
     }
     return failures;
   }
@@ -336,8 +359,10 @@ class Writer {
         { objects: batch },
       )
     );
-    return results.filter((r) => r.result?.errors?.error?.length)
+    const failures = results.filter((r) => r.result?.errors?.error?.length)
       .map((r) => ({ id: r.id, error: r.result!.errors!.error![0]!.message }));
+    this.ctx.metrics.add("objectsWritten", objects.length - failures.length);
+    return failures;
   }
 
   async #existingIds(

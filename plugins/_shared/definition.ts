@@ -157,9 +157,11 @@ function versionProblems(definition: Definition, version: string): Problem[] {
     }
   }
   const tenancy = definition.multiTenancyConfig as Json | undefined;
-  for (const key of ["autoTenantCreation", "autoTenantActivation"]) {
-    if (tenancy?.[key] === true) {
-      needs(`multiTenancyConfig.${key}`, "1.25.0", () => delete tenancy[key]);
+  for (
+    const [key, minimum] of [["autoTenantCreation", "1.25.0"], ["autoTenantActivation", "1.25.2"]]
+  ) {
+    if (tenancy?.[key!] === true) {
+      needs(`multiTenancyConfig.${key}`, minimum!, () => delete tenancy[key!]);
     }
   }
   const indexes: [string, Json][] = [];
@@ -201,12 +203,13 @@ export function applyOverrides(
 }
 
 function merge(base: unknown, patch: unknown, key = ""): unknown {
+  if (base === undefined) return withoutNulls(patch);
   if (key === "properties" && Array.isArray(base) && Array.isArray(patch)) {
     const out = [...base] as { name: string }[];
     for (const item of patch as { name?: string }[]) {
       const i = out.findIndex((p) => p.name === item.name);
       if (i >= 0) out[i] = merge(out[i], item) as { name: string };
-      else out.push(item as { name: string });
+      else out.push(withoutNulls(item) as { name: string });
     }
     return out;
   }
@@ -218,7 +221,16 @@ function merge(base: unknown, patch: unknown, key = ""): unknown {
     }
     return out;
   }
-  return patch;
+  return withoutNulls(patch);
+}
+
+/** `value` with `null` members of objects removed, at every depth. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]),
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

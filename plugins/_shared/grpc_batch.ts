@@ -64,7 +64,7 @@ const BatchObjectsReply = root.lookupType("weaviate.v1.BatchObjectsReply");
 
 const VECTOR_SINGLE = 1;
 const VECTOR_MULTI = 2;
-/** Requests are split so that none exceeds this size (the server takes 100 MiB by default). */
+/** Requests are split below this size, or below the server's own limit when that is smaller. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 /** gRPC status codes worth another attempt. */
 const RETRYABLE = new Set([
@@ -94,12 +94,21 @@ export interface BatchFailure {
 export class GrpcBatcher {
   #client: grpc.Client;
   #metadata: grpc.Metadata;
+  #address: string;
+  #maxBytes: number;
 
-  constructor(address: URL, config: Pick<ConnectionConfig, "apiKey" | "headers">) {
+  /** `serverMaxBytes`: the server's `grpcMaxMessageSize` from `/v1/meta`, if it says. */
+  constructor(
+    address: URL,
+    config: Pick<ConnectionConfig, "apiKey" | "headers">,
+    serverMaxBytes?: number,
+  ) {
     const secure = address.protocol === "https:";
     const port = address.port || (secure ? "443" : "80");
+    this.#address = `${address.hostname}:${port}`;
+    this.#maxBytes = Math.min(MAX_REQUEST_BYTES, Math.floor((serverMaxBytes ?? Infinity) * 0.9));
     this.#client = new grpc.Client(
-      `${address.hostname}:${port}`,
+      this.#address,
       secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
       { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 },
     );
@@ -110,7 +119,7 @@ export class GrpcBatcher {
     if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
   }
 
-  /** Encodes `items` into one or more requests of at most {@link MAX_REQUEST_BYTES}. */
+  /** Encodes `items` into as many requests as the size limit needs. */
   encode(items: BatchItem[]): { body: Uint8Array; ids: string[] }[] {
     const requests: { body: Uint8Array; ids: string[] }[] = [];
     let writer = protobuf.Writer.create();
@@ -118,7 +127,7 @@ export class GrpcBatcher {
     let size = 0;
     for (const item of items) {
       const bytes = BatchObject.encode(toBatchObject(item)).finish();
-      if (ids.length > 0 && size + bytes.length + 10 > MAX_REQUEST_BYTES) {
+      if (ids.length > 0 && size + bytes.length + 10 > this.#maxBytes) {
         requests.push({ body: writer.finish(), ids });
         writer = protobuf.Writer.create();
         ids = [];
@@ -147,9 +156,13 @@ export class GrpcBatcher {
           signal.removeEventListener("abort", onAbort);
           if (signal.aborted) return reject(signal.reason);
           if (error) {
+            const detail = error.details || error.message;
+            const hint = error.code === grpc.status.UNAVAILABLE
+              ? ` (is ${this.#address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`
+              : "";
             return reject(
-              new ServerError(`Cannot insert over gRPC: ${error.details || error.message}`, {
-                retryable: RETRYABLE.has(error.code),
+              new ServerError(`Cannot insert over gRPC: ${detail}${hint}`, {
+                retryable: RETRYABLE.has(error.code) && !/larger than max/i.test(detail),
               }),
             );
           }
@@ -172,11 +185,14 @@ export class GrpcBatcher {
 
 function toBatchObject({ collection, tenant, object, withVectors }: BatchItem) {
   const vectors = withVectors
-    ? Object.entries(object.vectors).map(([name, vector]) =>
-      Array.isArray(vector)
-        ? { name, vectorBytes: multiVectorBytes(vector), type: VECTOR_MULTI }
-        : { name, vectorBytes: vectorBytes(vector as Float32Array), type: VECTOR_SINGLE }
-    )
+    ? Object.entries(object.vectors)
+      // An empty multi-vector is refused by the server ("dimension cannot be 0"): leave it out.
+      .filter(([, vector]) => !Array.isArray(vector) || vector.length > 0)
+      .map(([name, vector]) =>
+        Array.isArray(vector)
+          ? { name, vectorBytes: multiVectorBytes(name, vector), type: VECTOR_MULTI }
+          : { name, vectorBytes: vectorBytes(vector as Float32Array), type: VECTOR_SINGLE }
+      )
     : [];
   return {
     uuid: object.id,
@@ -194,8 +210,13 @@ function vectorBytes(vector: Float32Array): Uint8Array {
 }
 
 /** A multi-vector: its row length as uint16 LE, then the rows' float32 values. */
-function multiVectorBytes(rows: Float32Array[]): Uint8Array {
+function multiVectorBytes(name: string, rows: Float32Array[]): Uint8Array {
   const dimension = rows[0]?.length ?? 0;
+  if (dimension > 0xffff || rows.some((row) => row.length !== dimension)) {
+    throw new Error(
+      `Cannot send multi-vector "${name}" over gRPC: rows must share one length of at most 65535; use protocol: rest`,
+    );
+  }
   const out = new Uint8Array(2 + rows.length * dimension * 4);
   new DataView(out.buffer).setUint16(0, dimension, true);
   rows.forEach((row, i) => out.set(vectorBytes(row), 2 + i * dimension * 4));

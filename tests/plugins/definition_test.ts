@@ -123,3 +123,12 @@ Deno.test("applyOverrides merges objects key by key, properties by name; null re
   });
   assert.equal(out.properties!.length, 5);
 });
+
+Deno.test("applyOverrides never sends a null: new keys and new properties lose their null members", () => {
+  const out = applyOverrides(definition(), {
+    invertedIndexConfig: { bm25: { b: 0.5, k1: null } },
+    properties: [{ name: "added", dataType: ["text"], tokenization: null }],
+  });
+  assert.deepEqual(out.invertedIndexConfig, { bm25: { b: 0.5 } });
+  assert.deepEqual(out.properties!.at(-1), { name: "added", dataType: ["text"] });
+});
