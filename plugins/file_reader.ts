@@ -75,7 +75,6 @@ export async function readManifest(root: string): Promise<BackupManifest> {
 async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const root = resolve(ctx.cwd, config.path);
   const manifest = await readManifest(root);
-  yield { type: "source-info", ...manifest.source };
   const matches = compilePatterns(config.collections);
   const wanted = manifest.collections.filter((c) => matches(c.name));
   for (const pattern of config.collections) {
@@ -89,6 +88,11 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
       );
     }
   }
+  yield {
+    type: "source-info",
+    ...manifest.source,
+    definitions: wanted.map((c) => c.definition),
+  };
   for (const collection of wanted) {
     yield {
       type: "collection",
@@ -100,6 +104,7 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
         }
         : {}),
       ...(collection.schemaOnly ? { schemaOnly: true } : {}),
+      ...(collection.aliases?.length ? { aliases: collection.aliases } : {}),
     };
     for (const file of manifest.files.filter((f) => f.collection === collection.name)) {
       const path = join(root, file.path);

@@ -126,7 +126,8 @@ class BackupWriter {
 
   async write(message: Message): Promise<void> {
     if (message.type === "source-info") {
-      const { type: _, ...source } = message;
+      // The definitions are recorded per collection, as they arrive.
+      const { type: _, definitions: __, ...source } = message;
       this.#source = source;
     } else if (message.type === "collection") {
       await this.#close();
@@ -136,6 +137,7 @@ class BackupWriter {
         objects: 0,
         ...(message.schemaOnly ? { schemaOnly: true } : {}),
         ...(message.tenants ? { tenants: message.tenants.map((t) => ({ ...t, objects: 0 })) } : {}),
+        ...(message.aliases?.length ? { aliases: message.aliases } : {}),
       });
     } else if (message.type === "objects") {
       await this.#writeObjects(message);

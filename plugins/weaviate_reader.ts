@@ -1,6 +1,6 @@
 /**
  * `weaviate-reader`: reads collections from Weaviate — each full definition,
- * its tenants, then every object with its UUID, properties, references and
+ * its tenants and the aliases pointing at it, then every object with its UUID, properties, references and
  * all vectors (unnamed, named, multi-vector), paged by UUID cursor.
  *
  * Objects are listed over REST (`GET /v1/objects?after=…`), not through the
@@ -49,13 +49,26 @@ export const weaviateReader = definePlugin({
 
 async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const conn = await connectWeaviate(config, ctx);
-  yield { type: "source-info", system: "weaviate", version: conn.version, url: conn.url };
   const names = await selectCollections(conn, config.collections, ctx);
   ctx.log.info(`reading ${names.length} collection(s)`, { collections: names.join(",") });
+  const definitions: ClassDefinition[] = [];
   for (const name of names) {
-    const definition = await ctx.retry(() =>
-      conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
+    definitions.push(
+      await ctx.retry(() =>
+        conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
+      ),
     );
+  }
+  const aliases = await readAliases(conn, ctx);
+  yield {
+    type: "source-info",
+    system: "weaviate",
+    version: conn.version,
+    url: conn.url,
+    definitions,
+  };
+  for (const definition of definitions) {
+    const name = definition.class;
     const multiTenant = definition.multiTenancyConfig?.enabled === true;
     const tenants = multiTenant
       ? (await ctx.retry(() =>
@@ -69,6 +82,7 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
       definition,
       ...(tenants ? { tenants } : {}),
       ...(config.objects ? {} : { schemaOnly: true }),
+      ...(aliases.has(name) ? { aliases: aliases.get(name)!.sort() } : {}),
     };
     if (!config.objects) continue;
     if (!tenants) {
@@ -80,6 +94,27 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
       yield* listObjects(conn, definition, tenant.name, config, ctx);
     }
   }
+}
+
+/** Alias names by the collection they point at; none on servers before 1.32. */
+async function readAliases(
+  conn: WeaviateConnection,
+  ctx: PluginContext,
+): Promise<Map<string, string[]>> {
+  const byCollection = new Map<string, string[]>();
+  let listed: { aliases?: { alias: string; class: string }[] };
+  try {
+    listed = await ctx.retry(() => conn.rest("GET", "/v1/aliases"));
+  } catch (error) {
+    if (error instanceof ServerError && (error.status === 404 || error.status === 405)) {
+      return byCollection;
+    }
+    throw error;
+  }
+  for (const { alias, class: target } of listed.aliases ?? []) {
+    byCollection.set(target, [...(byCollection.get(target) ?? []), alias]);
+  }
+  return byCollection;
 }
 
 async function selectCollections(

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { IntegrityError, ServerError } from "../src/errors.ts";
+import { IntegrityError, messageOf, ServerError } from "../src/errors.ts";
 import type {
   CollectionMessage,
   Message,
@@ -63,6 +63,10 @@ export const weaviateWriterConfig = z.strictObject({
     .describe(
       "Point this alias at the (single) written collection once the copy checks out (see check)",
     ),
+  restoreAliases: z.boolean().default(true)
+    .describe(
+      "Create the aliases recorded with a collection where the target lacks them (never moves an existing one; not for renamed collections)",
+    ),
   check: z.enum(["counts", "content"]).optional()
     .describe(
       "After writing: compare object counts, or also read every written object back and compare its content hash; default content with alias, else counts",
@@ -92,10 +96,15 @@ export const weaviateWriter = definePlugin({
       ctx.log.warn(`Weaviate ${conn.version} predates ${GRPC_FROM}: inserting over REST`);
       config = { ...config, protocol: "rest" };
     }
+    const nodes = await ctx.retry(() => conn.rest<{ nodes?: unknown[] }>("GET", "/v1/nodes"))
+      .then((r) => r.nodes?.length || undefined);
     const writer = new Writer(
       conn,
-      new Set(Object.keys(meta.modules ?? {})),
-      meta.grpcMaxMessageSize,
+      {
+        modules: new Set(Object.keys(meta.modules ?? {})),
+        nodes,
+        grpcMax: meta.grpcMaxMessageSize,
+      },
       config,
       ctx,
     );
@@ -126,6 +135,8 @@ interface Target {
   received: Map<string, number>;
   /** With `check: content`: target tenant ("" without) → UUID → content hash of what was written. */
   written: Map<string, Map<string, string>>;
+  /** Aliases recorded at the source, to create once the copy checks out. */
+  aliases: string[];
 }
 
 const BATCH_REFERENCES = 1000;
@@ -142,16 +153,68 @@ class Writer {
 
   constructor(
     readonly conn: WeaviateConnection,
-    readonly modules: Set<string>,
-    readonly grpcMaxMessageSize: number | undefined,
+    readonly server: {
+      modules: Set<string>;
+      nodes: number | undefined;
+      grpcMax: number | undefined;
+    },
     readonly config: WeaviateWriterConfig,
     readonly ctx: PluginContext,
   ) {}
 
   async write(message: Message): Promise<void> {
     this.#throwIfFailed();
-    if (message.type === "collection") await this.#collection(message);
+    if (message.type === "source-info" && message.definitions) {
+      await this.#precheck(message.definitions as Definition[]);
+    } else if (message.type === "collection") await this.#collection(message);
     else if (message.type === "objects") await this.#objects(message);
+  }
+
+  /**
+   * Checks every definition the source announced before anything is written,
+   * and reports every problem at once: a run that would stop at its third
+   * collection stops before the first.
+   */
+  async #precheck(definitions: Definition[]): Promise<void> {
+    const problems: string[] = [];
+    if (this.config.collection && definitions.length > 1) {
+      problems.push(
+        `"collection" renames one collection, but the input holds ${definitions.length} (${
+          definitions.map((d) => d.class).join(", ")
+        })`,
+      );
+    }
+    const renames = new Map(
+      definitions.map((d) => [d.class, this.config.collection ?? d.class] as const),
+    );
+    for (const source of definitions) {
+      const name = renames.get(source.class)!;
+      try {
+        this.#prepare(source, name, renames);
+      } catch (error) {
+        problems.push(messageOf(error).replace(/^Cannot create collection /, "collection "));
+      }
+      const exists = await this.#exists(`/v1/schema/${encodeURIComponent(name)}`);
+      if (exists && this.config.mode === "fail") {
+        problems.push(`"${name}" exists (set mode: skip-existing, overwrite or replace)`);
+      } else if (exists && this.config.mode === "replace" && !this.config.confirm) {
+        problems.push(`mode replace would delete the objects of "${name}"; set confirm: true`);
+      }
+    }
+    if (problems.length) {
+      throw new Error(`Cannot restore, nothing was written: ${problems.join("; ")}`);
+    }
+  }
+
+  #prepare(source: Definition, name: string, renames: ReadonlyMap<string, string>) {
+    return prepareDefinition(applyOverrides(source, this.config.overrides), {
+      name,
+      renames,
+      modules: this.server.modules,
+      nodes: this.server.nodes,
+      version: this.conn.version,
+      force: this.config.forceSchema,
+    });
   }
 
   #tenant(name: string | undefined): string | undefined {
@@ -171,14 +234,11 @@ class Writer {
     this.#renames.set(message.collection, name);
     const path = `/v1/schema/${encodeURIComponent(name)}`;
     const exists = await this.#exists(path);
-    const source = applyOverrides(message.definition as Definition, this.config.overrides);
-    const { definition, changes } = prepareDefinition(source, {
+    const { definition, changes } = this.#prepare(
+      message.definition as Definition,
       name,
-      renames: this.#renames,
-      modules: this.modules,
-      version: this.conn.version,
-      force: this.config.forceSchema,
-    });
+      this.#renames,
+    );
     for (const change of changes) this.ctx.log.warn(`forceSchema: ${change}`, { collection: name });
     if (exists) {
       const mode = this.config.mode;
@@ -212,7 +272,16 @@ class Writer {
         true,
       received: new Map(),
       written: new Map(),
+      aliases: this.config.restoreAliases ? message.aliases ?? [] : [],
     };
+    if (target.aliases.length && name !== message.collection) {
+      this.ctx.log.info(
+        `not creating aliases ${
+          target.aliases.join(", ")
+        } of "${message.collection}": it is written as "${name}"`,
+      );
+      target.aliases = [];
+    }
     this.#targets.set(message.collection, target);
     if (message.tenants?.length) await this.#tenants(target, message.tenants);
   }
@@ -312,7 +381,7 @@ class Writer {
     objects: WeftObject[],
   ): Promise<BatchFailure[]> {
     if (!this.#grpc) {
-      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.grpcMaxMessageSize);
+      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.server.grpcMax);
       this.ctx.onClose(() => batcher.close());
       this.#grpc = batcher;
     }
@@ -432,6 +501,9 @@ class Writer {
     }
     if (this.config.alias) await this.#pointAlias(this.config.alias);
     for (const target of this.#targets.values()) {
+      for (const alias of target.aliases) await this.#restoreAlias(alias, target.name);
+    }
+    for (const target of this.#targets.values()) {
       const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
       if (cold.length === 0) continue;
       const path = `/v1/schema/${encodeURIComponent(target.name)}/tenants`;
@@ -519,6 +591,33 @@ class Writer {
       }
       this.ctx.log.info(`checked ${where}: ${count} objects`);
     }
+  }
+
+  /** Creates `alias` → `collection` unless the alias exists; never moves one. */
+  async #restoreAlias(alias: string, collection: string): Promise<void> {
+    if (olderThan(this.conn.version, "1.32.0")) {
+      this.ctx.log.warn(
+        `alias "${alias}" not created: Weaviate ${this.conn.version} has no aliases`,
+      );
+      return;
+    }
+    const path = `/v1/aliases/${encodeURIComponent(alias)}`;
+    let current: { class: string } | undefined;
+    try {
+      current = await this.ctx.retry(() => this.conn.rest<{ class: string }>("GET", path));
+    } catch (error) {
+      if (!(error instanceof ServerError && error.status === 404)) throw error;
+    }
+    if (current?.class === collection) return;
+    if (current) {
+      this.ctx.log.warn(
+        `alias "${alias}" points at "${current.class}" here; left alone (it pointed at "${collection}" at the source)`,
+      );
+      return;
+    }
+    await this.ctx.retry(() => this.conn.rest("POST", "/v1/aliases", { alias, class: collection }));
+    this.ctx.log.info(`created alias "${alias}" → "${collection}"`);
+    this.ctx.metrics.add("aliasesCreated");
   }
 
   async #pointAlias(alias: string): Promise<void> {

@@ -45,6 +45,11 @@ export interface SourceInfoMessage {
   version?: string;
   /** Server address without credentials. */
   url?: string;
+  /**
+   * Every collection definition the source will send, when it knows them up
+   * front, so that a sink can check them all before it writes anything.
+   */
+  definitions?: Record<string, unknown>[];
 }
 
 /** A tenant of a multi-tenant collection. */
@@ -65,6 +70,8 @@ export interface CollectionMessage {
   tenants?: TenantInfo[];
   /** True when the source sends no objects of this collection (a schema-only read). */
   schemaOnly?: boolean;
+  /** Aliases that pointed at this collection at the source (Weaviate 1.32+). */
+  aliases?: string[];
 }
 
 /** A batch of objects of one collection (and tenant). */

@@ -38,6 +38,8 @@ export interface ManifestCollection {
   schemaOnly?: boolean;
   /** For multi-tenant collections: status at backup time and object count. */
   tenants?: (TenantInfo & { objects: number })[];
+  /** Aliases that pointed at the collection at backup time. */
+  aliases?: string[];
 }
 
 /** `manifest.json`. */
@@ -48,7 +50,7 @@ export interface BackupManifest {
   pipeline: string;
   createdAt: string;
   completedAt: string;
-  source: Omit<SourceInfoMessage, "type">;
+  source: Omit<SourceInfoMessage, "type" | "definitions">;
   encoding: { records: "jsonl"; vectors: "float32-le-base64"; compression: "none" };
   collections: ManifestCollection[];
   files: ManifestFile[];

@@ -29,6 +29,8 @@ export interface PrepareOptions {
   modules: ReadonlySet<string>;
   /** The target server's version (from `/v1/meta`), e.g. `1.39.0`. */
   version: string;
+  /** The target's node count (from `/v1/nodes`), when known. */
+  nodes?: number | undefined;
   /** Drop what the target cannot take instead of refusing. */
   force: boolean;
 }
@@ -88,12 +90,24 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
   }
 
   for (const problem of versionProblems(definition, options.version)) problems.push(problem);
+  const replication = definition.replicationConfig as Json | undefined;
+  const factor = replication?.factor;
+  if (typeof factor === "number" && options.nodes && factor > options.nodes) {
+    const nodes = options.nodes;
+    problems.push({
+      setting: "replicationConfig.factor",
+      reason: `is ${factor}, but the target has ${nodes} node(s)`,
+      drop: () => replication!.factor = nodes,
+      done:
+        `set replicationConfig.factor from ${factor} to ${nodes} (the target has ${nodes} node(s))`,
+    });
+  }
 
   const refused = options.force ? problems.filter((p) => !p.drop) : problems;
   if (refused.length) {
     const first = refused[0]!;
     const fix = first.drop
-      ? "or set forceSchema: true to drop such settings"
+      ? "or set forceSchema: true to drop or adapt such settings"
       : "forceSchema cannot drop it";
     throw new Error(
       `Cannot create collection "${options.name}": ${first.setting} ${first.reason}${
@@ -106,7 +120,7 @@ export function prepareDefinition(source: Definition, options: PrepareOptions): 
   for (const problem of problems) problem.drop!();
   return {
     definition,
-    changes: problems.map((p) => `dropped ${p.setting} (${p.reason})`),
+    changes: problems.map((p) => p.done ?? `dropped ${p.setting} (${p.reason})`),
   };
 }
 
@@ -115,8 +129,10 @@ interface Problem {
   reason: string;
   /** The module the setting needs, if that is the reason. */
   module?: string;
-  /** Removes the setting; absent when the collection cannot exist without it. */
+  /** Removes (or adapts) the setting; absent when the collection cannot do without it. */
   drop?: () => void;
+  /** What `drop` did, when it adapts rather than removes. */
+  done?: string;
 }
 
 type Json = Record<string, unknown>;

@@ -120,7 +120,7 @@ Deno.test({
 
     const refused = await restore(dir);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /the collection exists/);
+    assert.match(refused.stderr, /nothing was written: "\w+" exists \(set mode: skip-existing/);
 
     assert.equal((await restore(dir, "sink.with.mode=skip-existing")).code, 0);
     let now = await listAll(server, things);
@@ -166,7 +166,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "restore refuses a definition naming a module the target lacks, unless forceSchema",
+  name:
+    "restore refuses a module the target lacks and a replication factor above its node count, unless forceSchema",
   ...integration,
   async fn() {
     const { authors } = await createFixture(server);
@@ -175,18 +176,27 @@ Deno.test({
     manifest.collections[0].definition.moduleConfig = {
       "text2vec-contextionary": { vectorizeClassName: true },
     };
+    // As if backed up from a three-node cluster: this one has a single node.
+    manifest.collections[0].definition.replicationConfig.factor = 3;
     await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
     const copy = uniqueName("Forced");
     const refused = await restore(dir, `sink.with.collection=${copy}`);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
-      /moduleConfig\.text2vec-contextionary needs module "text2vec-contextionary"/,
+      /moduleConfig\.text2vec-contextionary needs module "text2vec-contextionary".*also: replicationConfig\.factor is 3, but the target has 1 node/,
     );
     await assert.rejects(rest(server, "GET", `/v1/schema/${copy}`), /404/);
     const forced = await restore(dir, `sink.with.collection=${copy}`, "sink.with.forceSchema=true");
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /forceSchema: dropped moduleConfig\.text2vec-contextionary/);
+    assert.match(forced.stderr, /forceSchema: set replicationConfig\.factor from 3 to 1/);
+    const created = await rest<{ replicationConfig: { factor: number } }>(
+      server,
+      "GET",
+      `/v1/schema/${copy}`,
+    );
+    assert.equal(created.replicationConfig.factor, 1);
     assert.equal((await listAll(server, copy)).size, 1);
   },
 });

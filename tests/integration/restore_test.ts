@@ -21,6 +21,8 @@ Deno.test({
   ...integration,
   async fn() {
     const { authors, things, tenants } = await createFixture(source);
+    const live = uniqueName("ThingsLive");
+    await rest(source, "POST", "/v1/aliases", { alias: live, class: things });
     const dir = await tempDir("weft-test-restore-");
     const backup = await denoTask(
       [
@@ -40,6 +42,13 @@ Deno.test({
     );
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(restore.stderr.match(/content identical/g)?.length, 3, restore.stderr);
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    assert.deepEqual(
+      manifest.collections.find((c: { name: string }) => c.name === things).aliases,
+      [live],
+    );
+    const alias = await rest<{ class: string }>(target, "GET", `/v1/aliases/${live}`);
+    assert.equal(alias.class, things, "the alias is restored");
 
     for (const name of [authors, things]) {
       assert.deepEqual(await listAll(target, name), await listAll(source, name), name);
@@ -141,7 +150,48 @@ Deno.test({
       `sink.with.collection=${copy}`,
     ], env);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`"${copy}": the collection exists`));
+    assert.match(again.stderr, new RegExp(`nothing was written: "${copy}" exists`));
+  },
+});
+
+Deno.test({
+  name: "restore checks every collection before writing: a bad run writes nothing",
+  ...integration,
+  async fn() {
+    const { authors, things } = await createFixture(source);
+    const dir = await tempDir("weft-test-precheck-");
+    const env = serverEnv(source, dir);
+    const backup = await denoTask(
+      [
+        "backup",
+        "pipelines/backup.yaml",
+        "--set",
+        `source.with.collections=[${authors},${things}]`,
+      ],
+      env,
+    );
+    assert.equal(backup.code, 0, backup.stderr);
+    const copy = uniqueName("One");
+    const renamed = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", `sink.with.collection=${copy}`],
+      env,
+    );
+    assert.equal(renamed.code, 1);
+    assert.match(
+      renamed.stderr,
+      /nothing was written: "collection" renames one collection, but the input holds 2/,
+    );
+    await assert.rejects(rest(source, "GET", `/v1/schema/${copy}`), /404/);
+
+    await rest(source, "DELETE", `/v1/schema/${things}`);
+    const existing = await denoTask(["restore", "pipelines/restore.yaml"], env);
+    assert.equal(existing.code, 1);
+    assert.match(existing.stderr, new RegExp(`nothing was written: "${authors}" exists`));
+    await assert.rejects(
+      rest(source, "GET", `/v1/schema/${things}`),
+      /404/,
+      "the collection that did not exist was not created either",
+    );
   },
 });
 

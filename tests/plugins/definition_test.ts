@@ -132,3 +132,21 @@ Deno.test("applyOverrides never sends a null: new keys and new properties lose t
   assert.deepEqual(out.invertedIndexConfig, { bm25: { b: 0.5 } });
   assert.deepEqual(out.properties!.at(-1), { name: "added", dataType: ["text"] });
 });
+
+Deno.test("a replication factor above the target's node count is refused, or lowered with force", () => {
+  const source: Definition = {
+    class: "Docs",
+    replicationConfig: { factor: 3, asyncEnabled: false },
+    properties: [{ name: "body", dataType: ["text"] }],
+  };
+  assert.throws(
+    () => prepareDefinition(source, { ...options, nodes: 1 }),
+    /replicationConfig\.factor is 3, but the target has 1 node\(s\); or set forceSchema: true to drop or adapt/,
+  );
+  assert.deepEqual(prepareDefinition(source, { ...options, nodes: 3 }).changes, []);
+  const forced = prepareDefinition(source, { ...options, nodes: 2, force: true });
+  assert.deepEqual(forced.definition.replicationConfig, { factor: 2, asyncEnabled: false });
+  assert.deepEqual(forced.changes, [
+    "set replicationConfig.factor from 3 to 2 (the target has 2 node(s))",
+  ]);
+});
