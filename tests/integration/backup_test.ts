@@ -7,6 +7,7 @@ import {
   denoTask,
   integration,
   readBackup,
+  rest,
   sameBits,
   serverEnv,
   tempDir,
@@ -126,7 +127,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "backup-schema-only.yaml records definitions and tenants but no data files",
+  name:
+    "backup-schema-only.yaml records definitions and tenants, no data; it restores to an empty collection",
   ...integration,
   async fn() {
     const name = uniqueName("SchemaOnly");
@@ -156,6 +158,26 @@ Deno.test({
       const entry = manifest.collections.find((c) => c.name === name)!;
       assert.equal(entry.schemaOnly, true);
       assert.deepEqual(entry.tenants?.map((t) => t.name), ["alpha", "beta"]);
+
+      // A schema-only backup restores to an empty collection with its tenants.
+      const copy = uniqueName("EmptyCopy");
+      const restore = await denoTask(
+        ["restore", "pipelines/restore.yaml", "--set", `sink.with.collection=${copy}`],
+        serverEnv(server, dir),
+      );
+      assert.equal(restore.code, 0, restore.stderr);
+      const restored = client.collections.use(copy);
+      assert.deepEqual(Object.keys(await restored.tenants.get()).sort(), [
+        "alpha",
+        "beta",
+      ]);
+      assert.equal((await restored.withTenant("alpha").aggregate.overAll()).totalCount, 0);
+      const [original, copied] = await Promise.all([
+        rest<Record<string, unknown>>(server, "GET", `/v1/schema/${name}`),
+        rest<Record<string, unknown>>(server, "GET", `/v1/schema/${copy}`),
+      ]);
+      assert.deepEqual({ ...copied, class: name }, original);
+      await client.collections.delete(copy);
       await client.collections.delete(name);
     } finally {
       await client.close();

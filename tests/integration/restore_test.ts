@@ -50,8 +50,10 @@ Deno.test({
     const alias = await rest<{ class: string }>(target, "GET", `/v1/aliases/${live}`);
     assert.equal(alias.class, things, "the alias is restored");
 
-    for (const name of [authors, things]) {
-      assert.deepEqual(await listAll(target, name), await listAll(source, name), name);
+    for (const name of [authors, things, tenants]) {
+      if (name !== tenants) {
+        assert.deepEqual(await listAll(target, name), await listAll(source, name), name);
+      }
       const [a, b] = await Promise.all([
         rest<Record<string, unknown>>(source, "GET", `/v1/schema/${name}`),
         rest<Record<string, unknown>>(target, "GET", `/v1/schema/${name}`),
