@@ -112,7 +112,7 @@ export const weaviateWriter = definePlugin({
     return new WritableStream<Message>({
       write: (message) => writer.write(message),
       close: () => writer.finish(),
-      abort: () => writer.settle(),
+      abort: () => writer.interrupted(),
     });
   },
 });
@@ -459,6 +459,16 @@ class Writer {
     } catch (error) {
       if (error instanceof ServerError && error.status === 404) return false;
       throw error;
+    }
+  }
+
+  /** The run stopped early: let the batches in flight end, and say what is left behind. */
+  async interrupted(): Promise<void> {
+    await Promise.allSettled(this.#inFlight);
+    for (const target of this.#targets.values()) {
+      this.ctx.log.warn(
+        `"${target.name}" holds a partial copy; run again with mode: overwrite to complete it`,
+      );
     }
   }
 
