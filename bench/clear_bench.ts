@@ -14,6 +14,7 @@ import { PluginRegistry } from "../src/registry.ts";
 import { runPipeline } from "../src/runner.ts";
 import { prng } from "../scripts/sample_data.ts";
 import { useWeaviate } from "../tests/harness/weaviate.ts";
+import { rest as restAt } from "../tests/integration/_helpers.ts";
 
 const DIMS = 32;
 const server = await useWeaviate();
@@ -22,16 +23,7 @@ const registry = new PluginRegistry(builtinPlugins);
 const silent = createLogger({ level: "silent" });
 const random = prng(7);
 
-async function rest(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const rest = (method: string, path: string, body?: unknown) => restAt(server, method, path, body);
 
 let run = 0;
 /** A fresh collection holding `count` objects. */

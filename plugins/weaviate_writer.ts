@@ -202,7 +202,9 @@ class Writer {
       }
     }
     if (problems.length) {
-      throw new Error(`Cannot restore, nothing was written: ${problems.join("; ")}`);
+      throw new Error(
+        `Cannot write to ${this.conn.url}, nothing was written: ${problems.join("; ")}`,
+      );
     }
   }
 

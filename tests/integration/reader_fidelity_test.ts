@@ -7,6 +7,7 @@ import {
   denoTask,
   integration,
   readBackup,
+  rest as restAt,
   sameBits,
   serverEnv,
   tempDir,
@@ -16,16 +17,8 @@ import {
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
-async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const rest = <T>(method: string, path: string, body?: unknown) =>
+  restAt<T>(server, method, path, body);
 
 Deno.test({
   name: "backup keeps every property type, named and multi vectors, and references exactly",
