@@ -183,6 +183,8 @@ export async function createFixture(server: WeaviateServer) {
       indexTimestamps: true,
     },
     replicationConfig: { factor: 1, deletionStrategy: "DeleteOnConflict" },
+    // Two shards on one node: the most sharding a single node shows.
+    shardingConfig: { desiredCount: 2 },
     properties: [
       { name: "title", dataType: ["text"], tokenization: "field" },
       { name: "tags", dataType: ["text[]"], tokenization: "lowercase" },
