@@ -8,52 +8,22 @@
  *   BENCH_OBJECTS=20000 BENCH_DIMS=768 deno bench --allow-all bench/backup_bench.ts
  * @module
  */
-import weaviate from "weaviate-client";
 import { builtinPlugins } from "../plugins/mod.ts";
+import { articleRows, createArticles, DIMS, insertArticles, OBJECTS } from "./_articles.ts";
 import { createLogger } from "../src/logger.ts";
 import { loadPipeline } from "../src/loader.ts";
 import { PluginRegistry } from "../src/registry.ts";
 import { runPipeline } from "../src/runner.ts";
-import { prng } from "../scripts/sample_data.ts";
 import { connectClient, useWeaviate } from "../tests/harness/weaviate.ts";
 
-const OBJECTS = Number(Deno.env.get("BENCH_OBJECTS") ?? 10_000);
-const DIMS = Number(Deno.env.get("BENCH_DIMS") ?? 384);
 const COLLECTION = "BenchArticles";
 
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 const client = await connectClient(server);
-if (await client.collections.exists(COLLECTION)) await client.collections.delete(COLLECTION);
-await client.collections.create({
-  name: COLLECTION,
-  properties: [
-    { name: "title", dataType: "text" },
-    { name: "body", dataType: "text" },
-    { name: "rating", dataType: "number" },
-    { name: "published", dataType: "date" },
-  ],
-  vectorizers: weaviate.configure.vectors.selfProvided(),
-});
+await createArticles(client, COLLECTION, true);
+await insertArticles(client, COLLECTION, articleRows());
 const collection = client.collections.use(COLLECTION);
-const random = prng(1);
-for (let i = 0; i < OBJECTS; i += 2000) {
-  await Promise.all(
-    [0, 500, 1000, 1500].filter((o) => i + o < OBJECTS).map((o) =>
-      collection.data.insertMany(
-        Array.from({ length: Math.min(500, OBJECTS - i - o) }, (_, k) => ({
-          properties: {
-            title: `Article ${i + o + k}`,
-            body: "lorem ipsum dolor sit amet ".repeat(8),
-            rating: random() * 5,
-            published: new Date(Date.UTC(2020, 0, 1) + (i + o + k) * 60_000).toISOString(),
-          },
-          vectors: Array.from({ length: DIMS }, () => random() * 2 - 1),
-        })),
-      )
-    ),
-  );
-}
 console.error(`bench: ${OBJECTS} objects × ${DIMS} dims loaded into ${COLLECTION}`);
 
 const registry = new PluginRegistry(builtinPlugins);

@@ -8,65 +8,28 @@
  *   BENCH_OBJECTS=20000 BENCH_DIMS=768 deno bench --allow-all bench/restore_bench.ts
  * @module
  */
-import weaviate from "weaviate-client";
 import { builtinPlugins } from "../plugins/mod.ts";
+import { articleRows, createArticles, DIMS, insertArticles, OBJECTS } from "./_articles.ts";
 import { createLogger } from "../src/logger.ts";
 import { loadPipeline } from "../src/loader.ts";
 import { PluginRegistry } from "../src/registry.ts";
 import { runPipeline } from "../src/runner.ts";
-import { prng } from "../scripts/sample_data.ts";
 import { connectClient, useWeaviate } from "../tests/harness/weaviate.ts";
 
-const OBJECTS = Number(Deno.env.get("BENCH_OBJECTS") ?? 10_000);
-const DIMS = Number(Deno.env.get("BENCH_DIMS") ?? 384);
 const COLLECTION = "BenchSource";
 
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 const client = await connectClient(server);
-const properties = [
-  { name: "title", dataType: "text" as const },
-  { name: "body", dataType: "text" as const },
-  { name: "rating", dataType: "number" as const },
-  { name: "published", dataType: "date" as const },
-];
-const random = prng(1);
-const rows = Array.from({ length: OBJECTS }, (_, i) => ({
-  properties: {
-    title: `Article ${i}`,
-    body: "lorem ipsum dolor sit amet ".repeat(8),
-    rating: random() * 5,
-    published: new Date(Date.UTC(2020, 0, 1) + i * 60_000).toISOString(),
-  },
-  vectors: Array.from({ length: DIMS }, () => random() * 2 - 1),
-}));
-
-async function insertAll(name: string): Promise<void> {
-  const target = client.collections.use(name);
-  for (let i = 0; i < rows.length; i += 2000) {
-    await Promise.all(
-      [0, 500, 1000, 1500].filter((o) => i + o < rows.length).map(async (o) => {
-        const result = await target.data.insertMany(rows.slice(i + o, i + o + 500));
-        if (result.hasErrors) throw new Error(`insertMany: ${JSON.stringify(result.errors)}`);
-      }),
-    );
-  }
-}
-
-async function create(name: string): Promise<void> {
-  await client.collections.create({
-    name,
-    properties,
-    vectorizers: weaviate.configure.vectors.selfProvided(),
-  });
-}
+const rows = articleRows();
+const create = (name: string) => createArticles(client, name);
+const insertAll = (name: string) => insertArticles(client, name, rows);
 
 async function count(name: string): Promise<number> {
   return (await client.collections.use(name).aggregate.overAll()).totalCount;
 }
 
-if (await client.collections.exists(COLLECTION)) await client.collections.delete(COLLECTION);
-await create(COLLECTION);
+await createArticles(client, COLLECTION, true);
 await insertAll(COLLECTION);
 
 const registry = new PluginRegistry(builtinPlugins);

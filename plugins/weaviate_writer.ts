@@ -130,7 +130,6 @@ interface Target {
   skipExisting: boolean;
   /** Whether objects may have been there before this run (counts can only grow). */
   preexisting: boolean;
-  multiTenant: boolean;
   /** Objects received per target tenant ("" without tenants). */
   received: Map<string, number>;
   /** With `check: content`: target tenant ("" without) → UUID → content hash of what was written. */
@@ -140,6 +139,7 @@ interface Target {
 }
 
 const BATCH_REFERENCES = 1000;
+const schemaPath = (name: string) => `/v1/schema/${encodeURIComponent(name)}`;
 /** First version whose gRPC batch takes named vectors (older ones drop them silently). */
 const GRPC_FROM = "1.24.0";
 
@@ -177,13 +177,8 @@ class Writer {
    */
   async #precheck(definitions: Definition[]): Promise<void> {
     const problems: string[] = [];
-    if (this.config.collection && definitions.length > 1) {
-      problems.push(
-        `"collection" renames one collection, but the input holds ${definitions.length} (${
-          definitions.map((d) => d.class).join(", ")
-        })`,
-      );
-    }
+    const rename = this.#renameProblem(definitions.map((d) => d.class));
+    if (rename) problems.push(rename);
     const renames = new Map(
       definitions.map((d) => [d.class, this.config.collection ?? d.class] as const),
     );
@@ -194,18 +189,34 @@ class Writer {
       } catch (error) {
         problems.push(messageOf(error).replace(/^Cannot create collection /, "collection "));
       }
-      const exists = await this.#exists(`/v1/schema/${encodeURIComponent(name)}`);
-      if (exists && this.config.mode === "fail") {
-        problems.push(`"${name}" exists (set mode: skip-existing, overwrite or replace)`);
-      } else if (exists && this.config.mode === "replace" && !this.config.confirm) {
-        problems.push(`mode replace would delete the objects of "${name}"; set confirm: true`);
-      }
+      const refused = this.#modeProblem(name, await this.#exists(schemaPath(name)));
+      if (refused) problems.push(refused);
     }
     if (problems.length) {
       throw new Error(
         `Cannot write to ${this.conn.url}, nothing was written: ${problems.join("; ")}`,
       );
     }
+  }
+
+  /** Why `collection` cannot rename the input's collections, if it cannot. */
+  #renameProblem(names: string[]): string | undefined {
+    if (!this.config.collection || names.length < 2) return undefined;
+    return `"collection" renames one collection, but the input holds ${names.length} (${
+      names.join(", ")
+    })`;
+  }
+
+  /** Why `mode` forbids writing into `name`, if it does. */
+  #modeProblem(name: string, exists: boolean): string | undefined {
+    if (!exists) return undefined;
+    if (this.config.mode === "fail") {
+      return `"${name}" exists (set mode: skip-existing, overwrite or replace)`;
+    }
+    if (this.config.mode === "replace" && !this.config.confirm) {
+      return `mode replace would delete the objects of "${name}"; set confirm: true`;
+    }
+    return undefined;
   }
 
   #prepare(source: Definition, name: string, renames: ReadonlyMap<string, string>) {
@@ -225,17 +236,14 @@ class Writer {
 
   async #collection(message: CollectionMessage): Promise<void> {
     await this.settle();
-    if (this.config.collection && this.#targets.size > 0) {
-      throw new Error(
-        `Cannot rename: "collection" renames one collection, but the input holds several (${
-          [...this.#targets.keys(), message.collection].join(", ")
-        })`,
-      );
-    }
+    const rename = this.#renameProblem([...this.#targets.keys(), message.collection]);
+    if (rename) throw new Error(`Cannot rename: ${rename}`);
     const name = this.config.collection ?? message.collection;
     this.#renames.set(message.collection, name);
-    const path = `/v1/schema/${encodeURIComponent(name)}`;
+    const path = schemaPath(name);
     const exists = await this.#exists(path);
+    const refused = this.#modeProblem(name, exists);
+    if (refused) throw new Error(`Cannot write to "${name}": ${refused}`);
     const { definition, changes } = this.#prepare(
       message.definition as Definition,
       name,
@@ -244,17 +252,7 @@ class Writer {
     for (const change of changes) this.ctx.log.warn(`forceSchema: ${change}`, { collection: name });
     if (exists) {
       const mode = this.config.mode;
-      if (mode === "fail") {
-        throw new Error(
-          `Cannot restore into "${name}": the collection exists (set mode: skip-existing, overwrite or replace)`,
-        );
-      }
       if (mode === "replace") {
-        if (!this.config.confirm) {
-          throw new Error(
-            `Cannot replace "${name}": mode replace deletes its objects; set confirm: true to go ahead`,
-          );
-        }
         this.ctx.log.warn(`replacing collection "${name}": dropping it and creating it anew`);
         await this.ctx.retry(() => this.conn.rest("DELETE", path));
         await this.ctx.retry(() => this.conn.rest("POST", "/v1/schema", definition));
@@ -270,26 +268,25 @@ class Writer {
       finalStatus: new Map(),
       skipExisting: exists && this.config.mode === "skip-existing",
       preexisting: exists && this.config.mode !== "replace",
-      multiTenant: (definition.multiTenancyConfig as { enabled?: boolean } | undefined)?.enabled ===
-        true,
       received: new Map(),
       written: new Map(),
-      aliases: this.config.restoreAliases ? message.aliases ?? [] : [],
+      aliases: this.config.restoreAliases && name === message.collection
+        ? message.aliases ?? []
+        : [],
     };
-    if (target.aliases.length && name !== message.collection) {
+    if (this.config.restoreAliases && name !== message.collection && message.aliases?.length) {
       this.ctx.log.info(
         `not creating aliases ${
-          target.aliases.join(", ")
+          message.aliases.join(", ")
         } of "${message.collection}": it is written as "${name}"`,
       );
-      target.aliases = [];
     }
     this.#targets.set(message.collection, target);
     if (message.tenants?.length) await this.#tenants(target, message.tenants);
   }
 
   async #tenants(target: Target, tenants: TenantInfo[]): Promise<void> {
-    const path = `/v1/schema/${encodeURIComponent(target.name)}/tenants`;
+    const path = `${schemaPath(target.name)}/tenants`;
     const existing = new Map(
       (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
         .map((t) => [t.name, t.activityStatus]),
@@ -518,7 +515,7 @@ class Writer {
     for (const target of this.#targets.values()) {
       const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
       if (cold.length === 0) continue;
-      const path = `/v1/schema/${encodeURIComponent(target.name)}/tenants`;
+      const path = `${schemaPath(target.name)}/tenants`;
       const body = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
       await this.ctx.retry(() => this.conn.rest("PUT", path, body));
     }
@@ -537,7 +534,7 @@ class Writer {
   /** Reads every written object back and compares its content; throws on any difference. */
   async #checkContents(target: Target): Promise<void> {
     const definition = await this.ctx.retry(() =>
-      this.conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(target.name)}`)
+      this.conn.rest<ClassDefinition>("GET", schemaPath(target.name))
     );
     const page = { pageSize: 500, includeVectors: !this.config.skipVectors };
     const changed: string[] = [];

@@ -1,4 +1,5 @@
 /** Shared helpers of the integration tests (real Weaviate, real MinIO). */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type BackupManifest, decodeObject } from "../../plugins/_shared/backup_format.ts";
 import type { WeftObject } from "../../src/messages.ts";
@@ -53,6 +54,17 @@ export async function denoTask(args: string[], env: Record<string, string>): Pro
   }).output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Backs `collections` of `server` up with `deno task backup` into a new temporary directory. */
+export async function backupTo(server: WeaviateServer, collections: string[]): Promise<string> {
+  const dir = await tempDir("weft-test-backup-");
+  const run = await denoTask(
+    ["backup", "pipelines/backup.yaml", "--set", `source.with.collections=[${collections}]`],
+    serverEnv(server, dir),
+  );
+  assert.equal(run.code, 0, run.stderr);
+  return dir;
 }
 
 /** Environment that points the ready-made pipelines at `server`. */

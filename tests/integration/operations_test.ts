@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { useWeaviate } from "../harness/weaviate.ts";
 import {
+  backupTo,
   createFixture,
   denoTask,
   integration,
   listAll,
   rest,
   serverEnv,
-  tempDir,
   uniqueName,
 } from "./_helpers.ts";
 
@@ -15,15 +15,7 @@ const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
 /** Backs up `collection` into a fresh directory and returns it. */
-async function backup(collection: string): Promise<string> {
-  const dir = await tempDir("weft-test-ops-");
-  const run = await denoTask(
-    ["backup", "pipelines/backup.yaml", "--set", `source.with.collections=[${collection}]`],
-    serverEnv(server, dir),
-  );
-  assert.equal(run.code, 0, run.stderr);
-  return dir;
-}
+const backup = (collection: string) => backupTo(server, [collection]);
 
 function restore(dir: string, ...sets: string[]) {
   return denoTask(

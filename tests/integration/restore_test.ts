@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startWeaviate, useWeaviate } from "../harness/weaviate.ts";
 import {
+  backupTo,
   createFixture,
   denoTask,
   integration,
@@ -8,7 +9,6 @@ import {
   renamed,
   rest,
   serverEnv,
-  tempDir,
   uniqueName,
 } from "./_helpers.ts";
 
@@ -23,17 +23,7 @@ Deno.test({
     const { authors, things, tenants } = await createFixture(source);
     const live = uniqueName("ThingsLive");
     await rest(source, "POST", "/v1/aliases", { alias: live, class: things });
-    const dir = await tempDir("weft-test-restore-");
-    const backup = await denoTask(
-      [
-        "backup",
-        "pipelines/backup.yaml",
-        "--set",
-        `source.with.collections=[${authors},${things},${tenants}]`,
-      ],
-      serverEnv(source, dir),
-    );
-    assert.equal(backup.code, 0, backup.stderr);
+    const dir = await backupTo(source, [authors, things, tenants]);
 
     await using target = await startWeaviate();
     const restore = await denoTask(
@@ -92,13 +82,8 @@ Deno.test({
   ...integration,
   async fn() {
     const { things } = await createFixture(source);
-    const dir = await tempDir("weft-test-rest-");
+    const dir = await backupTo(source, [things]);
     const env = serverEnv(source, dir);
-    const backup = await denoTask(
-      ["backup", "pipelines/backup.yaml", "--set", `source.with.collections=[${things}]`],
-      env,
-    );
-    assert.equal(backup.code, 0, backup.stderr);
     const viaRest = uniqueName("ViaRest");
     const run = await denoTask([
       "restore",
@@ -121,18 +106,8 @@ Deno.test({
   ...integration,
   async fn() {
     const { things } = await createFixture(source);
-    const dir = await tempDir("weft-test-rename-");
+    const dir = await backupTo(source, [things]);
     const env = serverEnv(source, dir);
-    assert.equal(
-      (await denoTask([
-        "backup",
-        "pipelines/backup.yaml",
-        "--set",
-        `source.with.collections=[${things}]`,
-      ], env))
-        .code,
-      0,
-    );
     const copy = uniqueName("Copy");
     const run = await denoTask(
       ["restore", "pipelines/restore.yaml", "--set", `sink.with.collection=${copy}`],
@@ -161,18 +136,8 @@ Deno.test({
   ...integration,
   async fn() {
     const { authors, things } = await createFixture(source);
-    const dir = await tempDir("weft-test-precheck-");
+    const dir = await backupTo(source, [authors, things]);
     const env = serverEnv(source, dir);
-    const backup = await denoTask(
-      [
-        "backup",
-        "pipelines/backup.yaml",
-        "--set",
-        `source.with.collections=[${authors},${things}]`,
-      ],
-      env,
-    );
-    assert.equal(backup.code, 0, backup.stderr);
     const copy = uniqueName("One");
     const renamed = await denoTask(
       ["restore", "pipelines/restore.yaml", "--set", `sink.with.collection=${copy}`],
@@ -202,15 +167,8 @@ Deno.test({
   ...integration,
   async fn() {
     const { authors } = await createFixture(source);
-    const dir = await tempDir("weft-test-damaged-");
+    const dir = await backupTo(source, [authors]);
     const env = serverEnv(source, dir);
-    const args = [
-      "backup",
-      "pipelines/backup.yaml",
-      "--set",
-      `source.with.collections=[${authors}]`,
-    ];
-    assert.equal((await denoTask(args, env)).code, 0);
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
     const file = `${dir}/${manifest.files[0].path}`;
     const text = await Deno.readTextFile(file);
