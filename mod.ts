@@ -31,6 +31,7 @@ export {
 export { createLogger, type LogFormat, type Logger, type LogLevel } from "./src/logger.ts";
 export type {
   CollectionMessage,
+  IndexStatsMessage,
   Message,
   ObjectReference,
   ObjectsMessage,

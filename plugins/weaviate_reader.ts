@@ -15,7 +15,8 @@ import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { ServerError } from "../src/errors.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { type ClassDefinition, ensureReadable, listObjects } from "./_shared/weaviate_objects.ts";
+import { activateForRead } from "./_shared/tenants.ts";
+import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateReader}. */
 export const weaviateReaderConfig = z.strictObject({
@@ -90,8 +91,10 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
       continue;
     }
     for (const tenant of tenants) {
-      if (!(await ensureReadable(conn, name, tenant, config.inactiveTenants, ctx))) continue;
+      const lease = await activateForRead(conn, name, tenant, config.inactiveTenants, ctx);
+      if (!lease) continue;
       yield* listObjects(conn, definition, tenant.name, config, ctx);
+      await lease.release();
     }
   }
 }

@@ -11,7 +11,8 @@ import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { type ClassDefinition, ensureReadable, listObjects } from "./_shared/weaviate_objects.ts";
+import { activateForRead } from "./_shared/tenants.ts";
+import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateVerifier}. */
 export const weaviateVerifierConfig = z.strictObject({
@@ -142,7 +143,11 @@ class Verifier {
           `tenant "${mapped}" is ${found.activityStatus}, expected ${tenant.activityStatus}`,
         );
       }
-      if (await ensureReadable(this.conn, name, found, "activate", this.ctx)) await add(mapped);
+      const lease = await activateForRead(this.conn, name, found, "activate", this.ctx);
+      if (lease) {
+        await add(mapped);
+        await lease.release();
+      }
     }
     for (const extra of [...live.keys()].filter((t) => !expected.has(t))) {
       report.problems.push(`tenant "${extra}" is not in the source`);

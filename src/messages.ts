@@ -82,5 +82,18 @@ export interface ObjectsMessage {
   objects: WeftObject[];
 }
 
+/**
+ * Counts of objects matching index-backed filters (null state, property
+ * length) in one collection or tenant, taken by the source after its objects
+ * were read, so that a copy's indexes can be compared with the original's.
+ */
+export interface IndexStatsMessage {
+  type: "index-stats";
+  collection: string;
+  tenant?: string;
+  /** Filter (e.g. `isNull(title)`, `len(tags)=0`) → number of matching objects. */
+  counts: Record<string, number>;
+}
+
 /** Everything that can flow between plugins. */
-export type Message = SourceInfoMessage | CollectionMessage | ObjectsMessage;
+export type Message = SourceInfoMessage | CollectionMessage | ObjectsMessage | IndexStatsMessage;

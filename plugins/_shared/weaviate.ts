@@ -37,8 +37,17 @@ export interface WeaviateConnection {
   url: string;
   /** The gRPC address. */
   grpcAddress: URL;
-  /** Calls the REST API; throws {@linkcode ServerError} on a non-2xx answer. */
-  rest<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /**
+   * Calls the REST API; throws {@linkcode ServerError} on a non-2xx answer.
+   * `options.signal` replaces the run's signal (cleanups that must reach the
+   * server after the run was cancelled pass their own).
+   */
+  rest<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: { signal?: AbortSignal },
+  ): Promise<T>;
 }
 
 /** Connects (with the run's retry policy) and closes the client when the run ends. */
@@ -57,7 +66,12 @@ export async function connectWeaviate(
     ...(config.apiKey ? { Authorization: `Bearer ${config.apiKey}` } : {}),
   };
 
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(`${restBase}${path}`, {
@@ -67,7 +81,7 @@ export async function connectWeaviate(
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: ctx.signal,
+        signal: options.signal ?? ctx.signal,
       });
     } catch (error) {
       throw new ServerError(`Cannot ${method} ${path}: ${messageOf(error)}`);

@@ -3,14 +3,7 @@
  * UUID cursor, as client-independent {@linkcode WeftObject}s.
  * @module
  */
-import { ServerError } from "../../src/errors.ts";
-import type {
-  Message,
-  ObjectReference,
-  TenantInfo,
-  Vector,
-  WeftObject,
-} from "../../src/messages.ts";
+import type { Message, ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 
@@ -102,37 +95,4 @@ export function isReference(dataType: string[]): boolean {
   const first = dataType[0] ?? "";
   return first.length > 0 && first[0] === first[0]!.toUpperCase() &&
     first[0] !== first[0]!.toLowerCase();
-}
-
-/** Makes a COLD tenant readable according to `inactiveTenants`; false means skip it. */
-export async function ensureReadable(
-  conn: WeaviateConnection,
-  collection: string,
-  tenant: TenantInfo,
-  policy: "activate" | "skip" | "fail",
-  ctx: PluginContext,
-): Promise<boolean> {
-  const status = tenant.activityStatus.toUpperCase();
-  if (status === "HOT" || status === "ACTIVE") return true;
-  const where = `tenant "${tenant.name}" of "${collection}" is ${status}`;
-  if (policy === "skip") {
-    ctx.log.warn(`skipping ${where}: its objects are not read`);
-    ctx.metrics.add("tenantsSkipped");
-    return false;
-  }
-  if (policy === "fail" || status !== "COLD" && status !== "INACTIVE") {
-    throw new ServerError(
-      `Cannot read ${where}; activate it first or set inactiveTenants: ${
-        status === "COLD" ? "activate or " : ""
-      }skip`,
-      { retryable: false },
-    );
-  }
-  const path = `/v1/schema/${encodeURIComponent(collection)}/tenants`;
-  ctx.log.info(`activating ${where} for the read; it is set back to ${status} afterwards`);
-  await ctx.retry(() => conn.rest("PUT", path, [{ name: tenant.name, activityStatus: "HOT" }]));
-  ctx.onClose(async () => {
-    await conn.rest("PUT", path, [{ name: tenant.name, activityStatus: status }]);
-  });
-  return true;
 }

@@ -1,0 +1,112 @@
+/**
+ * Tenant activity status, one way for every Weaviate plugin: which statuses
+ * can be read and written (`HOT`/`ACTIVE` alike, `COLD`/`INACTIVE` alike), and
+ * "make a tenant HOT, put its status back later" with a put-back that still
+ * reaches the server when the run failed or was cancelled.
+ * @module
+ */
+import { messageOf, ServerError } from "../../src/errors.ts";
+import type { TenantInfo } from "../../src/messages.ts";
+import type { PluginContext } from "../../src/plugin.ts";
+import { retry } from "../../src/retry.ts";
+import type { WeaviateConnection } from "./weaviate.ts";
+
+/** Whether objects of a tenant with `status` can be read and written. */
+export function isActive(status: string | undefined): boolean {
+  const s = status?.toUpperCase();
+  return s === "HOT" || s === "ACTIVE";
+}
+
+/** Whether `status` is the inactive-but-local state (`COLD`, or `INACTIVE` in newer APIs). */
+export function isCold(status: string | undefined): boolean {
+  const s = status?.toUpperCase();
+  return s === "COLD" || s === "INACTIVE";
+}
+
+const tenantsPath = (collection: string) => `/v1/schema/${encodeURIComponent(collection)}/tenants`;
+
+/**
+ * Sets tenants' activity status with a signal of its own and a few tries, so
+ * that it works in a cleanup after the run's signal was aborted. Throws an
+ * error naming the tenants it could not set.
+ */
+export async function putTenantStatus(
+  conn: WeaviateConnection,
+  collection: string,
+  tenants: TenantInfo[],
+  ctx: Pick<PluginContext, "log">,
+): Promise<void> {
+  if (tenants.length === 0) return;
+  const body = tenants.map(({ name, activityStatus }) => ({ name, activityStatus }));
+  try {
+    await retry((signal) => conn.rest("PUT", tenantsPath(collection), body, { signal }), {
+      attempts: 5,
+      minDelayMs: 250,
+      maxDelayMs: 4_000,
+      timeoutMs: 30_000,
+      onRetry: (error, attempt) =>
+        ctx.log.warn(`retrying to set tenant status after: ${messageOf(error)}`, { attempt }),
+    });
+  } catch (error) {
+    const names = tenants.map((t) => `"${t.name}" to ${t.activityStatus}`).join(", ");
+    throw new ServerError(
+      `Cannot set tenant ${names} of "${collection}": ${messageOf(error)}; set it by hand`,
+      { retryable: false },
+    );
+  }
+}
+
+/** A tenant made readable for a while; `release()` puts its status back (once). */
+export interface TenantLease {
+  release(): Promise<void>;
+}
+
+const NOTHING_TO_RELEASE: TenantLease = { release: () => Promise.resolve() };
+
+/**
+ * Makes `tenant` readable according to `policy`: an active tenant as it is; a
+ * COLD one is set HOT (`activate`), left out (`skip`: resolves undefined) or
+ * refused (`fail`). Its status is put back by `release()`, or when the run
+ * ends however it ends.
+ */
+export async function activateForRead(
+  conn: WeaviateConnection,
+  collection: string,
+  tenant: TenantInfo,
+  policy: "activate" | "skip" | "fail",
+  ctx: PluginContext,
+): Promise<TenantLease | undefined> {
+  const status = tenant.activityStatus.toUpperCase();
+  if (isActive(status)) return NOTHING_TO_RELEASE;
+  const where = `tenant "${tenant.name}" of "${collection}" is ${status}`;
+  if (policy === "skip") {
+    ctx.log.warn(`skipping ${where}: its objects are not read`);
+    ctx.metrics.add("tenantsSkipped");
+    return undefined;
+  }
+  if (policy === "fail" || !isCold(status)) {
+    throw new ServerError(
+      `Cannot read ${where}; activate it first or set inactiveTenants: ${
+        isCold(status) ? "activate or " : ""
+      }skip`,
+      { retryable: false },
+    );
+  }
+  ctx.log.info(`${where}: activating it for the read; it is set back to ${status} afterwards`);
+  let released: Promise<void> | undefined;
+  const lease: TenantLease = {
+    release: () =>
+      released ??= putTenantStatus(conn, collection, [{
+        name: tenant.name,
+        activityStatus: tenant.activityStatus,
+      }], ctx),
+  };
+  // Registered before activating: a run cancelled during the PUT still puts it back.
+  ctx.onClose(() => lease.release());
+  await ctx.retry((signal) =>
+    conn.rest("PUT", tenantsPath(collection), [{ name: tenant.name, activityStatus: "HOT" }], {
+      signal,
+    })
+  );
+  return lease;
+}
