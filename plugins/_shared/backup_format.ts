@@ -6,6 +6,7 @@
  * (bit-exact), multi-vectors as arrays of those.
  * @module
  */
+import { stringifyJson } from "./json.ts";
 import type { SourceInfoMessage, TenantInfo, Vector, WeftObject } from "../../src/messages.ts";
 
 /** Current format version. */
@@ -100,7 +101,7 @@ export function encodeObject(object: WeftObject): string {
   }
   if (object.createdAt !== undefined) stored.createdAt = object.createdAt;
   if (object.updatedAt !== undefined) stored.updatedAt = object.updatedAt;
-  return JSON.stringify(stored);
+  return stringifyJson(stored);
 }
 
 /** Parses a line written by {@linkcode encodeObject}. */

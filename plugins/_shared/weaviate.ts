@@ -8,6 +8,7 @@ import { messageOf, ServerError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { safeUrl } from "../../src/redact.ts";
 import { optionalString } from "../../src/units.ts";
+import { stringifyJson } from "./json.ts";
 
 /** Options every Weaviate plugin takes. */
 export const connectionOptions = {
@@ -80,7 +81,7 @@ export async function connectWeaviate(
           ...authHeaders,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: stringifyJson(body) }),
         signal: options.signal ?? ctx.signal,
       });
     } catch (error) {
