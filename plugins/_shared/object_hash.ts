@@ -1,11 +1,14 @@
 /**
  * Content hashes of objects, for comparing two copies: properties (as
  * canonical JSON), vectors (bit for bit) and references, hashed apart so a
- * difference can be named.
+ * difference can be named. Nothing that a copy can lose is folded away:
+ * `-0` differs from `0`, and a reference property holding `[]` differs from
+ * one that is absent.
  * @module
  */
 import { createHash } from "node:crypto";
 import type { WeftObject } from "../../src/messages.ts";
+import { stringifyJson } from "./json.ts";
 
 /** Hashes of one object's parts. */
 export interface ObjectHash {
@@ -14,14 +17,31 @@ export interface ObjectHash {
   references: string;
 }
 
-/** JSON with object keys sorted at every depth. */
+/**
+ * JSON with object keys sorted at every depth, negative zero kept as `-0`.
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson } from "./object_hash.ts";
+ * if (canonicalJson({ b: [-0], a: { d: 1, c: 0 } }) !== '{"a":{"c":0,"d":1},"b":[-0]}') {
+ *   throw new Error("not canonical");
+ * }
+ * ```
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) =>
-      v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : v,
+  return stringifyJson(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    return sortKeys((value as { toJSON: () => unknown }).toJSON());
+  }
+  if (Array.isArray(value)) return value.map(sortKeys);
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortKeys(v)]),
   );
 }
 
@@ -35,7 +55,9 @@ function bytes(v: Float32Array): Uint8Array {
 
 /**
  * Hashes `object`. `renames` maps collection names in references (source →
- * target), so a copy restored under new names still compares equal.
+ * target), so a copy restored under new names still compares equal. The
+ * order of an object's references does not count; a reference property
+ * holding `[]` differs from an absent one.
  */
 export function hashObject(object: WeftObject, renames?: ReadonlyMap<string, string>): ObjectHash {
   const vectors = createHash("sha256");
@@ -48,13 +70,12 @@ export function hashObject(object: WeftObject, renames?: ReadonlyMap<string, str
     }
   }
   const references = Object.entries(object.references ?? {})
-    .filter(([, refs]) => refs.length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([prop, refs]) => [
       prop,
       refs.map((r) => `${r.collection ? renames?.get(r.collection) ?? r.collection : ""}/${r.id}`)
         .sort(),
-    ])
-    .sort(([a], [b]) => String(a).localeCompare(String(b)));
+    ]);
   return {
     properties: sha(canonicalJson(object.properties)),
     vectors: vectors.digest("base64"),
