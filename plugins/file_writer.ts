@@ -1,13 +1,19 @@
 /**
  * `file-writer`: writes a backup directory — data files of bounded size,
- * each with its sha256, then `manifest.json` last and atomically, so a
- * directory without a manifest is never taken for a complete backup.
+ * each with its sha256, then `manifest.json` last.
+ *
+ * Everything is written into a staging folder `.weft-partial-<random>` inside
+ * the backup directory, synced, and moved into place only once the manifest
+ * is complete; a previous backup there is moved aside at that moment and then
+ * removed. A failed run removes the staging folder and every directory it
+ * created, so the directory is left as it was found.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { Message, SourceInfoMessage } from "../src/messages.ts";
+import { messageOf } from "../src/errors.ts";
+import type { IndexStatsMessage, Message, SourceInfoMessage } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { byteSize } from "../src/units.ts";
 import { VERSION } from "../src/version.ts";
@@ -29,7 +35,9 @@ export const fileWriterConfig = z.strictObject({
   maxFileBytes: byteSize().default(64 * 1024 * 1024)
     .describe('Size at which a data file is closed and the next begun, e.g. "64MiB"'),
   ifExists: z.enum(["fail", "overwrite"]).default("fail")
-    .describe("When the directory already holds a backup: fail, or replace it"),
+    .describe(
+      "When the directory already holds a backup: fail, or replace it once the new one is complete",
+    ),
 });
 
 /** Parsed options of {@linkcode fileWriter}. */
@@ -44,22 +52,18 @@ export const fileWriter = definePlugin({
   config: fileWriterConfig,
   async create(config, ctx) {
     const root = resolve(ctx.cwd, expandPath(config.path, new Date()));
-    await prepareDirectory(root, config.ifExists, ctx);
+    const target = await prepareTarget(root, config.ifExists);
     ctx.setOutput(root);
-    const writer = new BackupWriter(root, config, ctx);
+    const writer = new BackupWriter(target, config, ctx);
+    // The sink is not aborted when its own write fails: clean up when the run ends.
+    ctx.onClose(() => writer.discard());
     ctx.onComplete((summary) =>
       Deno.writeTextFile(join(root, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n")
     );
     return new WritableStream<Message>({
       write: (message) => writer.write(message),
       close: () => writer.finish(),
-      abort: async (reason) => {
-        await writer.discard();
-        ctx.log.warn("backup incomplete: no manifest written", {
-          path: root,
-          reason: String(reason),
-        });
-      },
+      abort: () => writer.discard(),
     });
   },
 });
@@ -70,40 +74,115 @@ export function expandPath(path: string, now: Date): string {
   return path.replaceAll("{timestamp}", stamp);
 }
 
-async function prepareDirectory(root: string, ifExists: "fail" | "overwrite", ctx: PluginContext) {
-  const entries: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(root)) entries.push(entry.name);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      await Deno.mkdir(root, { recursive: true });
-      return;
-    }
-    if (error instanceof Deno.errors.NotADirectory) {
-      throw new Error(`Cannot write backup: ${root} is a file, not a directory`);
-    }
-    throw error;
-  }
-  if (entries.length === 0) return;
-  const hasManifest = entries.includes(MANIFEST_FILE);
-  if (ifExists === "fail") {
+/** What a previous backup in the directory consists of; moved aside as a whole when replaced. */
+const BACKUP_ENTRIES = [MANIFEST_FILE, `${MANIFEST_FILE}.tmp`, SUMMARY_FILE, DATA_DIR];
+
+/** Where a run writes. */
+interface Target {
+  root: string;
+  /** Folder inside `root` that receives everything until the backup is complete. */
+  staging: string;
+  /** Directories this run created (deepest first), removed again if it fails. */
+  created: string[];
+}
+
+async function prepareTarget(root: string, ifExists: "fail" | "overwrite"): Promise<Target> {
+  const entries = await listDir(root);
+  const created = entries ? [] : await makeDirs(root);
+  if (entries?.length && ifExists === "fail") {
     throw new Error(
-      hasManifest
+      entries.includes(MANIFEST_FILE)
         ? `Cannot write backup: ${root} already holds a backup (set ifExists: overwrite to replace it)`
         : `Cannot write backup: ${root} is not empty (set ifExists: overwrite to reuse it)`,
     );
   }
-  ctx.log.warn("replacing the backup in the output directory", { path: root });
-  // The manifest goes first: a crash midway must not leave an old manifest over new files.
-  for (const name of [MANIFEST_FILE, `${MANIFEST_FILE}.tmp`, SUMMARY_FILE, DATA_DIR]) {
-    await Deno.remove(join(root, name), { recursive: true }).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
+  const staging = join(root, `.weft-partial-${crypto.randomUUID().slice(0, 8)}`);
+  try {
+    await Deno.mkdir(staging);
+  } catch (error) {
+    await removeEmpty(created);
+    throw new Error(`Cannot write backup: cannot create ${staging} (${messageOf(error)})`);
+  }
+  return { root, staging, created };
+}
+
+/** The names in `dir`, or `undefined` when it does not exist. */
+async function listDir(dir: string): Promise<string[] | undefined> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.NotADirectory) {
+      throw new Error(`Cannot write backup: ${dir} is a file, not a directory`);
+    }
+    throw new Error(`Cannot write backup: cannot read ${dir} (${messageOf(error)})`);
+  }
+  return names;
+}
+
+/** Creates `dir` and its missing parents; returns the ones created, deepest first. */
+async function makeDirs(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let d = dir; d !== dirname(d) && !(await exists(d)); d = dirname(d)) missing.push(d);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new Error(`Cannot write backup: cannot create ${dir} (${messageOf(error)})`);
+  }
+  return missing;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Removes `dirs` in order, each only if empty; stops at the first that is not. */
+async function removeEmpty(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    try {
+      await Deno.remove(dir);
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Makes the entries of `dir` durable (file creations, renames). */
+async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  try {
+    using handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  } catch (error) {
+    throw new Error(`Cannot sync ${dir}: ${messageOf(error)}`);
+  }
+}
+
+/** Writes all of `data`; a short write is continued, a failed one names the file. */
+async function writeAll(file: Deno.FsFile, data: Uint8Array, path: string): Promise<void> {
+  try {
+    let written = 0;
+    while (written < data.byteLength) {
+      const n = await file.write(data.subarray(written));
+      if (n <= 0) throw new Error("the file system accepted no bytes");
+      written += n;
+    }
+  } catch (error) {
+    throw new Error(`Cannot write ${path}: ${messageOf(error)}`);
   }
 }
 
 interface OpenFile {
   file: Deno.FsFile;
+  /** Absolute path, for errors. */
+  path: string;
   hash: Hash;
   entry: ManifestFile;
 }
@@ -115,11 +194,13 @@ class BackupWriter {
   #collections = new Map<string, ManifestCollection>();
   #files: ManifestFile[] = [];
   #parts = new Map<string, number>();
+  #dirs = new Set<string>();
   #open: OpenFile | undefined;
   #createdAt = new Date().toISOString();
+  #state: "writing" | "done" | "discarded" | "kept" = "writing";
 
   constructor(
-    readonly root: string,
+    readonly target: Target,
     readonly config: FileWriterConfig,
     readonly ctx: PluginContext,
   ) {}
@@ -141,6 +222,29 @@ class BackupWriter {
       });
     } else if (message.type === "objects") {
       await this.#writeObjects(message);
+    } else if (message.type === "index-stats") {
+      this.#recordStats(message);
+    }
+  }
+
+  #recordStats(message: IndexStatsMessage): void {
+    const collection = this.#collections.get(message.collection);
+    if (!collection) {
+      throw new Error(
+        `Cannot record index stats of "${message.collection}": its definition did not come first`,
+      );
+    }
+    if (message.tenant === undefined) {
+      collection.indexStats = { ...message.counts };
+      return;
+    }
+    const tenant = collection.tenants?.find((t) => t.name === message.tenant);
+    if (tenant) tenant.indexStats = { ...message.counts };
+    else {
+      this.ctx.log.warn("index stats of a tenant the source did not announce: not recorded", {
+        collection: message.collection,
+        tenant: message.tenant,
+      });
     }
   }
 
@@ -180,8 +284,7 @@ class BackupWriter {
     if (chunks.length === 0) return;
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
     file.hash.update(data);
-    let written = 0;
-    while (written < data.byteLength) written += await file.file.write(data.subarray(written));
+    await writeAll(file.file, data, file.path);
   }
 
   async #fileFor(collection: string, tenant: string | undefined): Promise<OpenFile> {
@@ -191,19 +294,25 @@ class BackupWriter {
     const key = `${collection}\u0000${tenant ?? ""}`;
     const part = (this.#parts.get(key) ?? 0) + 1;
     this.#parts.set(key, part);
-    const dir = [DATA_DIR, collection, ...(tenant === undefined ? [] : [tenant])].join("/");
-    const path = `${dir}/part-${String(part).padStart(5, "0")}.jsonl`;
-    await Deno.mkdir(join(this.root, dir), { recursive: true });
-    const file = await Deno.open(join(this.root, path), {
-      write: true,
-      create: true,
-      truncate: true,
-    });
+    const segments = [DATA_DIR, collection, ...(tenant === undefined ? [] : [tenant])];
+    const relative = `${segments.join("/")}/part-${String(part).padStart(5, "0")}.jsonl`;
+    const path = join(this.target.staging, relative);
+    let file: Deno.FsFile;
+    try {
+      await Deno.mkdir(dirname(path), { recursive: true });
+      file = await Deno.open(path, { write: true, createNew: true });
+    } catch (error) {
+      throw new Error(`Cannot write ${path}: ${messageOf(error)}`);
+    }
+    for (let i = 0; i <= segments.length; i++) {
+      this.#dirs.add(join(this.target.staging, ...segments.slice(0, i)));
+    }
     this.#open = {
       file,
+      path,
       hash: createHash("sha256"),
       entry: {
-        path,
+        path: relative,
         collection,
         ...(tenant === undefined ? {} : { tenant }),
         objects: 0,
@@ -220,6 +329,8 @@ class BackupWriter {
     this.#open = undefined;
     try {
       await open.file.sync();
+    } catch (error) {
+      throw new Error(`Cannot write ${open.path}: ${messageOf(error)}`);
     } finally {
       open.file.close();
     }
@@ -228,9 +339,45 @@ class BackupWriter {
   }
 
   async finish(): Promise<void> {
-    await this.#close();
+    try {
+      await this.#close();
+      const manifest = this.#manifest();
+      // Data files and their folders are durable before a manifest names them.
+      for (const dir of this.#dirs) await syncDir(dir);
+      const path = join(this.target.staging, MANIFEST_FILE);
+      const bytes = encoder.encode(JSON.stringify(manifest, null, 2) + "\n");
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(path, { write: true, createNew: true });
+      } catch (error) {
+        throw new Error(`Cannot write ${path}: ${messageOf(error)}`);
+      }
+      try {
+        await writeAll(file, bytes, path);
+        await file.sync().catch((error) => {
+          throw new Error(`Cannot write ${path}: ${messageOf(error)}`);
+        });
+      } finally {
+        file.close();
+      }
+      await syncDir(this.target.staging);
+      await this.#publish();
+      this.#state = "done";
+      this.ctx.log.info("backup complete", {
+        path: this.target.root,
+        collections: manifest.collections.length,
+        objects: manifest.totals.objects,
+        files: manifest.totals.files,
+      });
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  #manifest(): BackupManifest {
     const collections = [...this.#collections.values()];
-    const manifest: BackupManifest = {
+    return {
       format: "weft-backup",
       formatVersion: FORMAT_VERSION,
       weftVersion: VERSION,
@@ -247,28 +394,84 @@ class BackupWriter {
         files: this.#files.length,
       },
     };
-    const tmp = join(this.root, `${MANIFEST_FILE}.tmp`);
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      await file.write(encoder.encode(JSON.stringify(manifest, null, 2) + "\n"));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, join(this.root, MANIFEST_FILE));
-    this.ctx.log.info("backup complete", {
-      path: this.root,
-      collections: collections.length,
-      objects: manifest.totals.objects,
-      files: manifest.totals.files,
-    });
   }
 
+  /**
+   * Moves the complete backup from staging into the directory: a previous
+   * backup's entries go aside first (its manifest first, so the directory never
+   * shows an old manifest over new data), then the new data, the new manifest
+   * last. A failed step undoes the moves before it.
+   */
+  async #publish(): Promise<void> {
+    const { root, staging } = this.target;
+    const previous: string[] = [];
+    for (const name of BACKUP_ENTRIES) if (await exists(join(root, name))) previous.push(name);
+    if (previous.length && this.config.ifExists === "fail") {
+      throw new Error(`Cannot write backup: ${root} gained a backup while this one was written`);
+    }
+    const aside = join(root, `.weft-old-${crypto.randomUUID().slice(0, 8)}`);
+    const moves: [string, string][] = [];
+    const move = async (from: string, to: string) => {
+      await Deno.rename(from, to);
+      moves.push([from, to]);
+    };
+    try {
+      if (previous.length) {
+        await Deno.mkdir(aside);
+        for (const name of previous) await move(join(root, name), join(aside, name));
+        await syncDir(aside);
+      }
+      if (await exists(join(staging, DATA_DIR))) {
+        await move(join(staging, DATA_DIR), join(root, DATA_DIR));
+      }
+      await syncDir(root);
+      await move(join(staging, MANIFEST_FILE), join(root, MANIFEST_FILE));
+      await syncDir(root);
+    } catch (error) {
+      await this.#undo(moves, error, aside);
+      throw new Error(`Cannot move the backup into ${root}: ${messageOf(error)}`);
+    }
+    await Deno.remove(staging);
+    if (previous.length) {
+      this.ctx.log.warn("replaced the previous backup in the output directory", { path: root });
+      await Deno.remove(aside, { recursive: true }).catch((error) =>
+        this.ctx.log.warn(`cannot remove the previous backup: ${messageOf(error)}`, { path: aside })
+      );
+    }
+    await syncDir(root);
+  }
+
+  async #undo(moves: [string, string][], cause: unknown, aside: string): Promise<void> {
+    try {
+      for (const [from, to] of moves.reverse()) await Deno.rename(to, from);
+      await Deno.remove(aside).catch(() => {});
+    } catch (error) {
+      this.#state = "kept";
+      throw new Error(
+        `Cannot move the backup into ${this.target.root}: ${messageOf(cause)}; nor move back (${
+          messageOf(error)
+        }): the previous backup is in ${aside}, the new one in ${this.target.staging}`,
+      );
+    }
+  }
+
+  /** Closes the open file and removes what the run wrote; the target is left as it was found. */
   async discard(): Promise<void> {
-    const open = this.#open;
+    if (this.#state !== "writing") return;
+    this.#state = "discarded";
+    this.#open?.file.close();
     this.#open = undefined;
-    open?.file.close();
-    await Promise.resolve();
+    try {
+      await Deno.remove(this.target.staging, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        this.ctx.log.warn(`cannot remove the incomplete backup: ${messageOf(error)}`, {
+          path: this.target.staging,
+        });
+      }
+    }
+    await removeEmpty(this.target.created);
+    this.ctx.log.warn("backup incomplete: no manifest written", { path: this.target.root });
   }
 }
 

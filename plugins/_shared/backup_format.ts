@@ -38,9 +38,18 @@ export interface ManifestCollection {
   /** True when the backup holds the definition only (schema-only backup). */
   schemaOnly?: boolean;
   /** For multi-tenant collections: status at backup time and object count. */
-  tenants?: (TenantInfo & { objects: number })[];
+  tenants?: ManifestTenant[];
   /** Aliases that pointed at the collection at backup time. */
   aliases?: string[];
+  /** Index-backed filter counts the source reported (`index-stats`), for a collection without tenants. */
+  indexStats?: Record<string, number>;
+}
+
+/** A tenant as the manifest records it. */
+export interface ManifestTenant extends TenantInfo {
+  objects: number;
+  /** Index-backed filter counts the source reported for this tenant (`index-stats`). */
+  indexStats?: Record<string, number>;
 }
 
 /** `manifest.json`. */
