@@ -1,14 +1,16 @@
 /**
- * `file-reader`: reads a backup directory written by `file-writer`. Each
- * data file is read whole and its sha256 checked against the manifest
- * before any of its objects is passed on.
+ * `file-reader`: reads a backup directory written by `file-writer`. By
+ * default every selected data file's size, line count and sha256 are checked
+ * in a streaming pass before the first message is passed on, so a damaged
+ * backup restores nothing; the files are then streamed line by line and
+ * checked again as they are read.
  * @module
  */
 import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-import { IntegrityError } from "../src/errors.ts";
-import type { Message } from "../src/messages.ts";
+import { IntegrityError, messageOf } from "../src/errors.ts";
+import type { Message, WeftObject } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
 import {
@@ -16,6 +18,8 @@ import {
   decodeObject,
   FORMAT_VERSION,
   MANIFEST_FILE,
+  type ManifestCollection,
+  type ManifestFile,
 } from "./_shared/backup_format.ts";
 
 /** Options of {@linkcode fileReader}. */
@@ -25,6 +29,11 @@ export const fileReaderConfig = z.strictObject({
     .describe('Collections to read: names or patterns with "*" (default: all in the backup)'),
   batchSize: z.number().int().min(1).max(10_000).default(500)
     .describe("Objects per batch passed on"),
+  checkFirst: z.boolean().default(true).describe(
+    "Check every selected data file's size and sha256 before passing anything on, so a damaged " +
+      "backup restores nothing (reads the data twice); false: check each file as it is read, " +
+      "after objects of a damaged file may already have been passed on",
+  ),
 });
 
 /** Parsed options of {@linkcode fileReader}. */
@@ -41,6 +50,41 @@ export const fileReader = definePlugin({
   },
 });
 
+const count = z.number().int().min(0);
+const counts = z.record(z.string(), count);
+const relativePath = z.string().min(1).refine(
+  (p) => !isAbsolute(p) && !p.split(/[\\/]/).includes(".."),
+  "must be a relative path inside the backup",
+);
+
+/** The shape a manifest must have to be read; unknown fields are allowed (newer writers). */
+const manifestShape = z.looseObject({
+  formatVersion: z.number().int().min(1),
+  source: z.looseObject({ system: z.string() }),
+  collections: z.array(z.looseObject({
+    name: z.string().min(1),
+    definition: z.record(z.string(), z.unknown()),
+    objects: count,
+    schemaOnly: z.boolean().optional(),
+    tenants: z.array(z.looseObject({
+      name: z.string().min(1),
+      activityStatus: z.string(),
+      objects: count,
+      indexStats: counts.optional(),
+    })).optional(),
+    aliases: z.array(z.string()).optional(),
+    indexStats: counts.optional(),
+  })),
+  files: z.array(z.looseObject({
+    path: relativePath,
+    collection: z.string().min(1),
+    tenant: z.string().optional(),
+    objects: count,
+    bytes: count,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits"),
+  })),
+});
+
 /** Reads and checks `manifest.json` of the backup at `root`. */
 export async function readManifest(root: string): Promise<BackupManifest> {
   const file = join(root, MANIFEST_FILE);
@@ -53,41 +97,50 @@ export async function readManifest(root: string): Promise<BackupManifest> {
         `Cannot read backup: ${file} not found (not a backup, or an incomplete one)`,
       );
     }
-    throw error;
+    throw new IntegrityError(`Cannot read backup: ${file}: ${messageOf(error)}`);
   }
-  let manifest: BackupManifest;
+  let manifest: unknown;
   try {
     manifest = JSON.parse(text);
   } catch (error) {
     throw new IntegrityError(`Cannot read backup: ${file} is not valid JSON (${error})`);
   }
-  if (manifest?.format !== "weft-backup" || !Array.isArray(manifest.files)) {
+  const format = (manifest as { format?: unknown } | null)?.format;
+  if (format !== "weft-backup") {
     throw new IntegrityError(`Cannot read backup: ${file} is not a weft backup manifest`);
   }
-  if (manifest.formatVersion > FORMAT_VERSION) {
+  const version = (manifest as { formatVersion?: unknown }).formatVersion;
+  if (typeof version === "number" && version > FORMAT_VERSION) {
     throw new IntegrityError(
-      `Cannot read backup: ${file} has format version ${manifest.formatVersion}; this weft reads up to ${FORMAT_VERSION}`,
+      `Cannot read backup: ${file} has format version ${version}; this weft reads up to ${FORMAT_VERSION}`,
     );
   }
-  return manifest;
+  const checked = manifestShape.safeParse(manifest);
+  if (!checked.success) {
+    const [first, ...rest] = checked.error.issues;
+    const more = rest.length ? ` (and ${rest.length} more problems)` : "";
+    throw new IntegrityError(`Cannot read backup: ${file}: ${describeIssue(first!)}${more}`);
+  }
+  return manifest as BackupManifest;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.reduce<string>(
+    (out, key) =>
+      typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key),
+    "",
+  );
+  const missing = issue.code === "invalid_type" && /received undefined$/.test(issue.message);
+  return `${path || "(top level)"}: ${missing ? "missing" : issue.message}`;
 }
 
 async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const root = resolve(ctx.cwd, config.path);
   const manifest = await readManifest(root);
-  const matches = compilePatterns(config.collections);
-  const wanted = manifest.collections.filter((c) => matches(c.name));
-  for (const pattern of config.collections) {
-    if (
-      !pattern.includes("*") && !wanted.some((c) => c.name.toLowerCase() === pattern.toLowerCase())
-    ) {
-      throw new Error(
-        `Cannot read collection "${pattern}": not in the backup (has: ${
-          manifest.collections.map((c) => c.name).join(", ") || "none"
-        })`,
-      );
-    }
-  }
+  const wanted = selectCollections(manifest, config.collections);
+  const names = new Set(wanted.map((c) => c.name));
+  const files = manifest.files.filter((f) => names.has(f.collection));
+  if (config.checkFirst) await checkAll(root, files, ctx);
   yield {
     type: "source-info",
     ...manifest.source,
@@ -106,31 +159,8 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
       ...(collection.schemaOnly ? { schemaOnly: true } : {}),
       ...(collection.aliases?.length ? { aliases: collection.aliases } : {}),
     };
-    for (const file of manifest.files.filter((f) => f.collection === collection.name)) {
-      const path = join(root, file.path);
-      const bytes = await Deno.readFile(path);
-      const sha256 = createHash("sha256").update(bytes).digest("hex");
-      if (sha256 !== file.sha256 || bytes.byteLength !== file.bytes) {
-        throw new IntegrityError(
-          `Cannot restore ${file.path}: checksum mismatch (manifest sha256 ${file.sha256}, file ${sha256}); the file is damaged`,
-        );
-      }
-      const lines = new TextDecoder().decode(bytes).split("\n");
-      if (lines.at(-1) === "") lines.pop();
-      if (lines.length !== file.objects) {
-        throw new IntegrityError(
-          `Cannot restore ${file.path}: ${lines.length} objects, manifest says ${file.objects}`,
-        );
-      }
-      ctx.metrics.add("bytesRead", bytes.byteLength);
-      for (let i = 0; i < lines.length; i += config.batchSize) {
-        const objects = lines.slice(i, i + config.batchSize).map((line, k) => {
-          try {
-            return decodeObject(line);
-          } catch (error) {
-            throw new IntegrityError(`Cannot restore ${file.path}:${i + k + 1}: ${error}`);
-          }
-        });
+    for (const file of files.filter((f) => f.collection === collection.name)) {
+      for await (const objects of readObjects(root, file, config.batchSize, ctx)) {
         yield {
           type: "objects",
           collection: collection.name,
@@ -139,5 +169,178 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
         };
       }
     }
+    yield* indexStatsOf(collection);
   }
+}
+
+function selectCollections(manifest: BackupManifest, patterns: string[]): ManifestCollection[] {
+  const matches = compilePatterns(patterns);
+  const wanted = manifest.collections.filter((c) => matches(c.name));
+  for (const pattern of patterns) {
+    if (
+      !pattern.includes("*") && !wanted.some((c) => c.name.toLowerCase() === pattern.toLowerCase())
+    ) {
+      throw new Error(
+        `Cannot read collection "${pattern}": not in the backup (has: ${
+          manifest.collections.map((c) => c.name).join(", ") || "none"
+        })`,
+      );
+    }
+  }
+  return wanted;
+}
+
+function* indexStatsOf(collection: ManifestCollection): Generator<Message> {
+  for (const tenant of collection.tenants ?? []) {
+    if (tenant.indexStats) {
+      yield {
+        type: "index-stats",
+        collection: collection.name,
+        tenant: tenant.name,
+        counts: tenant.indexStats,
+      };
+    }
+  }
+  if (collection.indexStats) {
+    yield { type: "index-stats", collection: collection.name, counts: collection.indexStats };
+  }
+}
+
+const CHUNK_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** The chunks of a data file, read into one reused buffer (valid until the next chunk). */
+async function* chunksOf(root: string, entry: ManifestFile): AsyncGenerator<Uint8Array> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(root, entry.path), { read: true });
+  } catch (error) {
+    throw new IntegrityError(
+      `Cannot restore ${entry.path}: ${
+        error instanceof Deno.errors.NotFound ? "the file is missing" : messageOf(error)
+      }`,
+    );
+  }
+  try {
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    for (;;) {
+      const n = await file.read(buffer);
+      if (n === null) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+interface Found {
+  sha256: string;
+  bytes: number;
+  lines: number;
+}
+
+/** Throws an {@linkcode IntegrityError} naming the file unless `found` is what the manifest says. */
+function expectAsListed(entry: ManifestFile, found: Found): void {
+  if (found.sha256 !== entry.sha256 || found.bytes !== entry.bytes) {
+    throw new IntegrityError(
+      `Cannot restore ${entry.path}: checksum mismatch (manifest: ${entry.bytes} bytes, sha256 ${entry.sha256}; file: ${found.bytes} bytes, sha256 ${found.sha256}); the file is damaged`,
+    );
+  }
+  if (found.lines !== entry.objects) {
+    throw new IntegrityError(
+      `Cannot restore ${entry.path}: ${found.lines} objects, manifest says ${entry.objects}`,
+    );
+  }
+}
+
+/** The streaming check pass: every file hashed in chunks before anything is passed on. */
+async function checkAll(root: string, files: ManifestFile[], ctx: PluginContext): Promise<void> {
+  const total = files.reduce((n, f) => n + f.bytes, 0);
+  const started = performance.now();
+  for (const entry of files) {
+    const hash = createHash("sha256");
+    const found = { sha256: "", bytes: 0, lines: 0 };
+    let last = NEWLINE;
+    for await (const chunk of chunksOf(root, entry)) {
+      hash.update(chunk);
+      found.bytes += chunk.byteLength;
+      for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) {
+        found.lines++;
+      }
+      last = chunk[chunk.byteLength - 1]!;
+    }
+    if (last !== NEWLINE) found.lines++;
+    found.sha256 = hash.digest("hex");
+    expectAsListed(entry, found);
+    ctx.metrics.add("bytesChecked", found.bytes);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  ctx.log.info("checked every data file before reading", {
+    files: files.length,
+    bytes: total,
+    seconds: Number(seconds.toFixed(2)),
+  });
+}
+
+/**
+ * The objects of one data file, `batchSize` at a time, read line by line. The
+ * file is hashed as it is read and checked before its last batch is passed
+ * on: a file that changed since the check pass stops the run.
+ */
+async function* readObjects(
+  root: string,
+  entry: ManifestFile,
+  batchSize: number,
+  ctx: PluginContext,
+): AsyncGenerator<WeftObject[]> {
+  const hash = createHash("sha256");
+  const decoder = new TextDecoder();
+  let bytes = 0;
+  let lines = 0;
+  let carried: Uint8Array[] = [];
+  let batch: WeftObject[] = [];
+  // After a line that cannot be decoded, the rest is only hashed: a damaged
+  // file is then reported as such rather than by its first bad line.
+  let broken: IntegrityError | undefined;
+  const take = (line: Uint8Array) => {
+    lines++;
+    if (broken) return;
+    try {
+      batch.push(decodeObject(decoder.decode(line)));
+    } catch (error) {
+      broken = new IntegrityError(`Cannot restore ${entry.path}:${lines}: ${messageOf(error)}`);
+    }
+  };
+  for await (const chunk of chunksOf(root, entry)) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, end);
+      take(carried.length ? concat([...carried, piece]) : piece);
+      carried = [];
+      start = end + 1;
+      if (batch.length === batchSize && !broken) {
+        yield batch;
+        batch = [];
+      }
+    }
+    // The buffer is reused for the next chunk: keep a copy of a line cut in two.
+    if (start < chunk.byteLength) carried.push(chunk.slice(start));
+  }
+  if (carried.length) take(concat(carried));
+  expectAsListed(entry, { sha256: hash.digest("hex"), bytes, lines });
+  if (broken) throw broken;
+  ctx.metrics.add("bytesRead", bytes);
+  if (batch.length) yield batch;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }
