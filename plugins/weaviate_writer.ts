@@ -1,8 +1,9 @@
 /**
  * `weaviate-writer`: creates collections from their definitions (optionally
  * renamed), creates tenants with their activity status, inserts objects with
- * their UUIDs and every vector in batches, then adds cross-references in a
- * second pass once every object exists.
+ * their UUIDs, every vector and their cross-references (inside the object's
+ * own insert: Weaviate accepts references to objects not written yet, and
+ * indexes them like any property), then checks what it wrote.
  * @module
  */
 import { z } from "zod";
@@ -24,8 +25,13 @@ import {
 } from "./_shared/definition.ts";
 import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { hashObject } from "./_shared/object_hash.ts";
+import { isActive, isCold, putTenantStatus } from "./_shared/tenants.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
+import { type ClassDefinition, isReference, listObjects } from "./_shared/weaviate_objects.ts";
+import { WritePlan } from "./_shared/write_plan.ts";
+import { decodeObject, encodeObject } from "./_shared/backup_format.ts";
+import { stringifyJson } from "./_shared/json.ts";
+import { SpillFile } from "./_shared/spill.ts";
 
 /** Options of {@linkcode weaviateWriter}. */
 export const weaviateWriterConfig = z.strictObject({
@@ -83,6 +89,7 @@ export const weaviateWriter = definePlugin({
     "Creates collections and tenants, inserts objects with all vectors, then references.",
   kind: "sink",
   config: weaviateWriterConfig,
+  acknowledges: true,
   async create(config, ctx) {
     const conn = await connectWeaviate(config, ctx);
     const meta = await ctx.retry(() =>
@@ -109,47 +116,83 @@ export const weaviateWriter = definePlugin({
       ctx,
     );
     ctx.setOutput(conn.url);
+    // However the run stops early, say what it left behind before the error surfaces.
+    const stopped = async (error: unknown): Promise<never> => {
+      await writer.interrupted(error);
+      throw error;
+    };
     return new WritableStream<Message>({
-      write: (message) => writer.write(message),
-      close: () => writer.finish(),
-      abort: () => writer.interrupted(),
+      write: (message) => writer.write(message).catch(stopped),
+      close: () => writer.finish().catch(stopped),
+      abort: (reason) => writer.interrupted(reason),
     });
   },
 });
 
-interface PendingReference {
-  from: string;
-  to: string;
-  tenant?: string;
-}
-
 interface Target {
   name: string;
-  /** Source tenant name → status to set once loading is done. */
+  /** The name at the source (the run summary counts by it). */
+  source: string;
+  /** References and integer handling for this collection's objects. */
+  plan: WritePlan;
+  /** Target tenant name → status recorded at the source, set once loading is done. */
   finalStatus: Map<string, string>;
+  /** Whether the recorded statuses were set (by finish, or by the cleanup of a failed run). */
+  statusSet?: Promise<void>;
   skipExisting: boolean;
   /** Whether objects may have been there before this run (counts can only grow). */
   preexisting: boolean;
   /** Objects received per target tenant ("" without tenants). */
   received: Map<string, number>;
-  /** With `check: content`: target tenant ("" without) → UUID → content hash of what was written. */
-  written: Map<string, Map<string, string>>;
+  /** Objects the target confirmed, per target tenant ("" without tenants). */
+  written: Map<string, number>;
+  /** Objects the target refused, per target tenant ("" without tenants). */
+  refused: Map<string, number>;
+  /** With `check: content`: target tenant ("" without) → UUID → content hash of what was sent. */
+  hashes: Map<string, Map<string, string>>;
   /** Aliases recorded at the source, to create once the copy checks out. */
   aliases: string[];
 }
 
-const BATCH_REFERENCES = 1000;
 const schemaPath = (name: string) => `/v1/schema/${encodeURIComponent(name)}`;
 /** First version whose gRPC batch takes named vectors (older ones drop them silently). */
 const GRPC_FROM = "1.24.0";
 
+/** A refused object, as reported. */
+interface Refusal {
+  collection: string;
+  tenant: string | undefined;
+  id: string;
+  error: string;
+}
+
+/** Weaviate's answer to a reference whose target object does not exist (yet). */
+const MISSING_TARGET = /'cref' .*no object with id \S+ found/;
+/** Objects per request when the set-aside objects are written. */
+const DEFERRED_BATCH = 200;
+
+/** Refused objects listed one by one in the log; the rest are counted. */
+const LISTED_REFUSALS = 20;
+
 class Writer {
   #renames = new Map<string, string>();
   #targets = new Map<string, Target>();
-  #references: PendingReference[] = [];
   #inFlight = new Set<Promise<void>>();
   #failure: unknown;
   #grpc: GrpcBatcher | undefined;
+  #refusals: Refusal[] = [];
+  #refusedTotal = 0;
+  #reported = false;
+  #deferred = new SpillFile();
+  /** Target name → source definition, for every collection the input announced. */
+  #planned = new Map<string, Definition>();
+  #created = new Set<string>();
+  #creating = new Set<string>();
+  #laterProperties: {
+    collection: string;
+    property: NonNullable<Definition["properties"]>[number];
+    targets: string[];
+  }[] = [];
 
   constructor(
     readonly conn: WeaviateConnection,
@@ -160,7 +203,9 @@ class Writer {
     },
     readonly config: WeaviateWriterConfig,
     readonly ctx: PluginContext,
-  ) {}
+  ) {
+    ctx.onClose(() => this.#deferred.close());
+  }
 
   async write(message: Message): Promise<void> {
     this.#throwIfFailed();
@@ -197,6 +242,67 @@ class Writer {
         `Cannot write to ${this.conn.url}, nothing was written: ${problems.join("; ")}`,
       );
     }
+    for (const source of definitions) {
+      const name = renames.get(source.class)!;
+      this.#renames.set(source.class, name);
+      this.#planned.set(name, source);
+    }
+  }
+
+  /**
+   * Creates collection `name`, after the collections of this run that its
+   * references point at (Weaviate refuses a reference to a collection it does
+   * not hold). In a cycle, the reference that closes it is added once its
+   * target exists.
+   */
+  async #create(name: string, definition: Definition): Promise<void> {
+    if (this.#created.has(name)) return;
+    this.#creating.add(name);
+    const now: Definition["properties"] = [];
+    for (const property of definition.properties ?? []) {
+      const targets = isReference(property.dataType)
+        ? property.dataType.filter((t) => t !== name)
+        : [];
+      if (targets.some((t) => this.#creating.has(t))) {
+        this.#laterProperties.push({ collection: name, property, targets });
+        continue;
+      }
+      for (const target of targets) await this.#createDependency(target, name, property.name);
+      now.push(property);
+    }
+    await this.ctx.retry(() =>
+      this.conn.rest("POST", "/v1/schema", { ...definition, properties: now })
+    );
+    this.#creating.delete(name);
+    this.#created.add(name);
+    this.ctx.log.info(`created collection "${name}"`);
+    for (const later of [...this.#laterProperties]) {
+      if (!later.targets.every((t) => this.#created.has(t) || !this.#planned.has(t))) continue;
+      this.#laterProperties.splice(this.#laterProperties.indexOf(later), 1);
+      await this.ctx.retry(() =>
+        this.conn.rest("POST", `${schemaPath(later.collection)}/properties`, later.property)
+      );
+      this.ctx.log.info(
+        `added reference property "${later.property.name}" to "${later.collection}" after its target`,
+      );
+    }
+  }
+
+  /** Creates `target` first when this run brings it and the server lacks it. */
+  async #createDependency(target: string, from: string, property: string): Promise<void> {
+    if (this.#created.has(target)) return;
+    const source = this.#planned.get(target);
+    if (await this.#exists(schemaPath(target))) return;
+    if (!source) {
+      throw new Error(
+        `Cannot create collection "${from}": its property "${property}" refers to "${target}", which the target server lacks and the input does not hold`,
+      );
+    }
+    const { definition, changes } = this.#prepare(source, target, this.#renames);
+    for (const change of changes) {
+      this.ctx.log.warn(`forceSchema: ${change}`, { collection: target });
+    }
+    await this.#create(target, definition);
   }
 
   /** Why `collection` cannot rename the input's collections, if it cannot. */
@@ -241,7 +347,9 @@ class Writer {
     const name = this.config.collection ?? message.collection;
     this.#renames.set(message.collection, name);
     const path = schemaPath(name);
-    const exists = await this.#exists(path);
+    // Created already by this run, as the target of another collection's references.
+    const early = this.#created.has(name);
+    const exists = !early && await this.#exists(path);
     const refused = this.#modeProblem(name, exists);
     if (refused) throw new Error(`Cannot write to "${name}": ${refused}`);
     const { definition, changes } = this.#prepare(
@@ -255,21 +363,24 @@ class Writer {
       if (mode === "replace") {
         this.ctx.log.warn(`replacing collection "${name}": dropping it and creating it anew`);
         await this.ctx.retry(() => this.conn.rest("DELETE", path));
-        await this.ctx.retry(() => this.conn.rest("POST", "/v1/schema", definition));
+        await this.#create(name, definition);
       } else {
         this.ctx.log.info(`collection "${name}" exists; ${mode}`);
       }
     } else {
-      await this.ctx.retry(() => this.conn.rest("POST", "/v1/schema", definition));
-      this.ctx.log.info(`created collection "${name}"`, { from: message.collection });
+      await this.#create(name, definition);
     }
     const target: Target = {
       name,
+      source: message.collection,
+      plan: new WritePlan(definition, this.#renames),
       finalStatus: new Map(),
       skipExisting: exists && this.config.mode === "skip-existing",
       preexisting: exists && this.config.mode !== "replace",
       received: new Map(),
       written: new Map(),
+      refused: new Map(),
+      hashes: new Map(),
       aliases: this.config.restoreAliases && name === message.collection
         ? message.aliases ?? []
         : [],
@@ -296,16 +407,39 @@ class Writer {
     for (const tenant of tenants) {
       const name = this.#tenant(tenant.name)!;
       const now = existing.get(name);
+      // The status recorded at the source wins, also over a tenant a crashed run left HOT.
+      target.finalStatus.set(name, this.#finalStatus(target, name, tenant.activityStatus));
       // Objects can only be written to an active tenant: load it HOT, set its status last.
-      target.finalStatus.set(name, now ?? tenant.activityStatus);
       if (now === undefined) create.push({ name, activityStatus: "HOT" });
-      else if (now !== "HOT" && now !== "ACTIVE") activate.push({ name, activityStatus: "HOT" });
+      else if (!isActive(now)) activate.push({ name, activityStatus: "HOT" });
     }
+    // Registered before anything changes: a failed or cancelled run still sets the statuses.
+    this.ctx.onClose(() => this.#setStatus(target));
     for (let i = 0; i < create.length; i += 100) {
       const chunk = create.slice(i, i + 100);
       await this.ctx.retry(() => this.conn.rest("POST", path, chunk));
     }
     if (activate.length) await this.ctx.retry(() => this.conn.rest("PUT", path, activate));
+  }
+
+  /** The status a tenant ends with: its recorded one, where Weaviate can set it. */
+  #finalStatus(target: Target, tenant: string, recorded: string): string {
+    if (isActive(recorded)) return "HOT";
+    if (isCold(recorded)) return "COLD";
+    this.ctx.log.warn(
+      `tenant "${tenant}" of "${target.name}" was ${recorded} at the source; it is left COLD`,
+    );
+    return "COLD";
+  }
+
+  /** Sets every tenant of `target` to its final status, once; works after a cancelled run too. */
+  #setStatus(target: Target): Promise<void> {
+    return target.statusSet ??= (async () => {
+      await Promise.allSettled(this.#inFlight);
+      const cold = [...target.finalStatus].filter(([, s]) => !isActive(s));
+      const tenants = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
+      await putTenantStatus(this.conn, target.name, tenants, this.ctx);
+    })();
   }
 
   async #objects(message: ObjectsMessage): Promise<void> {
@@ -316,69 +450,149 @@ class Writer {
       );
     }
     const tenant = this.#tenant(message.tenant);
-    target.received.set(
-      tenant ?? "",
-      (target.received.get(tenant ?? "") ?? 0) + message.objects.length,
-    );
+    const key = tenant ?? "";
+    target.received.set(key, (target.received.get(key) ?? 0) + message.objects.length);
     let objects = message.objects;
     if (target.skipExisting) {
       const existing = await this.#existingIds(target.name, tenant, objects.map((o) => o.id));
       objects = objects.filter((o) => !existing.has(o.id));
-      this.ctx.metrics.add("objectsSkipped", message.objects.length - objects.length);
+      const skipped = message.objects.length - objects.length;
+      this.ctx.metrics.add("objectsSkipped", skipped);
+      this.#acknowledge(target, message.tenant, skipped, false);
     }
     if (objects.length === 0) return;
     if (this.#checkContent) {
-      const hashes = target.written.get(tenant ?? "") ?? new Map<string, string>();
-      target.written.set(tenant ?? "", hashes);
+      const hashes = target.hashes.get(key) ?? new Map<string, string>();
+      target.hashes.set(key, hashes);
       for (const o of objects) hashes.set(o.id, this.#hash(o, this.#renames));
-    }
-    for (const o of objects) {
-      for (const [prop, refs] of Object.entries(o.references ?? {})) {
-        for (const ref of refs) {
-          const to = ref.collection
-            ? `weaviate://localhost/${
-              this.#renames.get(ref.collection) ?? ref.collection
-            }/${ref.id}`
-            : `weaviate://localhost/${ref.id}`;
-          this.#references.push({
-            from: `weaviate://localhost/${target.name}/${o.id}/${prop}`,
-            to,
-            ...(tenant === undefined ? {} : { tenant }),
-          });
-        }
-      }
     }
     while (this.#inFlight.size >= this.config.concurrency) await Promise.race(this.#inFlight);
     this.#throwIfFailed();
-    const request = this.#insert(target.name, tenant, objects).catch((error) => {
+    const request = this.#insert(target, message.tenant, objects).catch((error) => {
       this.#failure ??= error;
     });
     const tracked = request.finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
   }
 
+  /** Counts objects the target holds now (`written`: inserted by this run). */
+  #acknowledge(target: Target, sourceTenant: string | undefined, n: number, written = true) {
+    if (n === 0) return;
+    const key = this.#tenant(sourceTenant) ?? "";
+    if (written) target.written.set(key, (target.written.get(key) ?? 0) + n);
+    this.ctx.acknowledge(target.source, sourceTenant, n);
+  }
+
+  /**
+   * Inserts `objects` with their references; refused objects are recorded,
+   * the rest acknowledged. Weaviate refuses a reference to an object it does
+   * not hold yet: such objects are set aside (on disk) and written once every
+   * other object is there (`final`).
+   */
   async #insert(
-    collection: string,
+    target: Target,
+    sourceTenant: string | undefined,
+    objects: WeftObject[],
+    final = false,
+  ): Promise<void> {
+    const tenant = this.#tenant(sourceTenant);
+    let failures = await this.#send(target, tenant, objects);
+    let deferred = 0;
+    const waiting = failures.filter((f) => MISSING_TARGET.test(f.error));
+    if (waiting.length) {
+      const ids = new Set(waiting.map((f) => f.id));
+      const held = objects.filter((o) => ids.has(o.id));
+      failures = failures.filter((f) => !ids.has(f.id));
+      if (!final) {
+        await this.#deferred.append(
+          held.map((o) =>
+            `${stringifyJson([target.source, sourceTenant ?? null])}\t${encodeObject(o)}`
+          ),
+        );
+        deferred = held.length;
+      } else {
+        // Objects that point at each other or at themselves: make them exist, then add references.
+        const bare = held.map(({ references: _, ...o }) => o);
+        const first = await this.#send(target, tenant, bare);
+        const refused = new Set(first.map((f) => f.id));
+        failures.push(
+          ...first,
+          ...await this.#send(target, tenant, held.filter((o) => !refused.has(o.id))),
+        );
+      }
+    }
+    this.#acknowledge(target, sourceTenant, objects.length - failures.length - deferred);
+    if (failures.length) this.#refuse(target, tenant, failures);
+  }
+
+  /** Sends `objects` over the configured protocol; resolves with the refused ones. */
+  async #send(
+    target: Target,
     tenant: string | undefined,
     objects: WeftObject[],
-  ): Promise<void> {
-    const failures = this.config.protocol === "grpc"
-      ? await this.#insertGrpc(collection, tenant, objects)
-      : await this.#insertRest(collection, tenant, objects);
-    if (failures.length) {
-      const first = failures[0]!;
-      throw new ServerError(
-        `Cannot insert ${failures.length} of ${objects.length} objects into "${collection}": ${first.error} (object ${first.id})`,
-        { retryable: false },
-      );
+  ): Promise<BatchFailure[]> {
+    if (objects.length === 0) return [];
+    if (this.config.protocol === "rest") return await this.#insertRest(target, tenant, objects);
+    // An int Weaviate stores as 2^63 cannot travel over gRPC; such objects go over REST.
+    const rest = objects.filter((o) => target.plan.needsRest(o));
+    const grpc = rest.length ? objects.filter((o) => !target.plan.needsRest(o)) : objects;
+    return [
+      ...await this.#insertGrpc(target, tenant, grpc),
+      ...await this.#insertRest(target, tenant, rest),
+    ];
+  }
+
+  /** Writes the objects set aside for references to objects that did not exist yet. */
+  async #writeDeferred(): Promise<void> {
+    if (this.#deferred.size === 0) return;
+    this.ctx.log.info(
+      `writing ${this.#deferred.size} objects whose references point at objects written after them`,
+    );
+    let batch: WeftObject[] = [];
+    let key: string | undefined;
+    const flush = async () => {
+      if (!batch.length || key === undefined) return;
+      const [source, tenant] = JSON.parse(key) as [string, string | null];
+      await this.#insert(this.#targets.get(source)!, tenant ?? undefined, batch, true);
+      batch = [];
+    };
+    for await (const line of this.#deferred.lines()) {
+      const tab = line.indexOf("\t");
+      const lineKey = line.slice(0, tab);
+      if (lineKey !== key || batch.length >= DEFERRED_BATCH) {
+        await flush();
+        key = lineKey;
+      }
+      batch.push(decodeObject(line.slice(tab + 1)));
+    }
+    await flush();
+    await this.#deferred.close();
+  }
+
+  #refuse(target: Target, tenant: string | undefined, failures: BatchFailure[]): void {
+    const key = tenant ?? "";
+    target.refused.set(key, (target.refused.get(key) ?? 0) + failures.length);
+    this.#refusedTotal += failures.length;
+    this.ctx.metrics.add("objectsRefused", failures.length);
+    const hashes = target.hashes.get(key);
+    for (const failure of failures) {
+      hashes?.delete(failure.id);
+      if (this.#refusals.length >= LISTED_REFUSALS) continue;
+      this.#refusals.push({ collection: target.name, tenant, ...failure });
+      this.ctx.log.warn(`object refused: ${failure.error}`, {
+        collection: target.name,
+        ...(tenant === undefined ? {} : { tenant }),
+        id: failure.id,
+      });
     }
   }
 
   async #insertGrpc(
-    collection: string,
+    target: Target,
     tenant: string | undefined,
     objects: WeftObject[],
   ): Promise<BatchFailure[]> {
+    if (objects.length === 0) return [];
     if (!this.#grpc) {
       const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.server.grpcMax);
       this.ctx.onClose(() => batcher.close());
@@ -387,7 +601,13 @@ class Writer {
     const grpc = this.#grpc;
     const withVectors = !this.config.skipVectors;
     const requests = grpc.encode(
-      objects.map((object) => ({ collection, tenant, object, withVectors })),
+      objects.map((object) => ({
+        collection: target.name,
+        tenant,
+        object,
+        withVectors,
+        references: target.plan.grpcReferences(object),
+      })),
     );
     const failures: BatchFailure[] = [];
     for (const request of requests) {
@@ -399,15 +619,16 @@ class Writer {
   }
 
   async #insertRest(
-    collection: string,
+    target: Target,
     tenant: string | undefined,
     objects: WeftObject[],
   ): Promise<BatchFailure[]> {
+    if (objects.length === 0) return [];
     const withVectors = !this.config.skipVectors;
     const batch = objects.map((o) => ({
-      class: collection,
+      class: target.name,
       id: o.id,
-      properties: o.properties,
+      properties: target.plan.restProperties(o),
       ...(tenant === undefined ? {} : { tenant }),
       ...(withVectors && o.vector ? { vector: Array.from(o.vector) } : {}),
       ...(withVectors && Object.keys(o.vectors).length > 0
@@ -462,11 +683,16 @@ class Writer {
   }
 
   /** The run stopped early: let the batches in flight end, and say what is left behind. */
-  async interrupted(): Promise<void> {
+  async interrupted(reason?: unknown): Promise<void> {
     await Promise.allSettled(this.#inFlight);
+    if (this.#reported) return;
+    this.#reported = true;
     for (const target of this.#targets.values()) {
+      const received = sum(target.received);
+      const written = sum(target.written);
       this.ctx.log.warn(
-        `"${target.name}" holds a partial copy; run again with mode: overwrite to complete it`,
+        `"${target.name}" holds a partial copy: ${written} of the ${received} objects received were written; run again with mode: overwrite to complete it`,
+        reason === undefined ? {} : { reason: messageOf(reason) },
       );
     }
   }
@@ -483,41 +709,26 @@ class Writer {
 
   async finish(): Promise<void> {
     await this.settle();
-    for (let i = 0; i < this.#references.length; i += BATCH_REFERENCES) {
-      const chunk = this.#references.slice(i, i + BATCH_REFERENCES);
-      const results = await this.ctx.retry(() =>
-        this.conn.rest<{ result?: { errors?: { error?: { message: string }[] } } }[]>(
-          "POST",
-          "/v1/batch/references",
-          chunk,
-        )
-      );
-      const failed = results.findIndex((r) => r.result?.errors?.error?.length);
-      if (failed >= 0) {
-        const ref = chunk[failed]!;
-        throw new ServerError(
-          `Cannot add reference ${ref.from} → ${ref.to}: ${
-            results[failed]!.result!.errors!.error![0]!.message
-          }`,
-          { retryable: false },
-        );
-      }
-      this.ctx.metrics.add("referencesWritten", chunk.length);
-    }
+    await this.#writeDeferred();
     for (const target of this.#targets.values()) {
       await this.#checkCounts(target);
       if (this.#checkContent) await this.#checkContents(target);
     }
-    if (this.config.alias) await this.#pointAlias(this.config.alias);
-    for (const target of this.#targets.values()) {
-      for (const alias of target.aliases) await this.#restoreAlias(alias, target.name);
+    if (this.#refusedTotal === 0) {
+      if (this.config.alias) await this.#pointAlias(this.config.alias);
+      for (const target of this.#targets.values()) {
+        for (const alias of target.aliases) await this.#restoreAlias(alias, target.name);
+      }
     }
-    for (const target of this.#targets.values()) {
-      const cold = [...target.finalStatus].filter(([, s]) => s !== "HOT" && s !== "ACTIVE");
-      if (cold.length === 0) continue;
-      const path = `${schemaPath(target.name)}/tenants`;
-      const body = cold.map(([name, activityStatus]) => ({ name, activityStatus }));
-      await this.ctx.retry(() => this.conn.rest("PUT", path, body));
+    for (const target of this.#targets.values()) await this.#setStatus(target);
+    if (this.#refusedTotal > 0) {
+      this.#reported = true;
+      const first = this.#refusals[0]!;
+      const where = `"${first.collection}"${first.tenant ? ` tenant "${first.tenant}"` : ""}`;
+      throw new ServerError(
+        `Cannot write ${this.#refusedTotal} objects: Weaviate refused them (first: ${first.id} in ${where}: ${first.error}); every other object was written and checked, tenants have their recorded status, aliases were left as they were`,
+        { retryable: false },
+      );
     }
   }
 
@@ -540,7 +751,7 @@ class Writer {
     const changed: string[] = [];
     const missing: string[] = [];
     let compared = 0;
-    for (const [tenant, hashes] of target.written) {
+    for (const [tenant, hashes] of target.hashes) {
       const listing = listObjects(this.conn, definition, tenant || undefined, page, this.ctx);
       for await (const batch of listing) {
         if (batch.type !== "objects") continue;
@@ -573,6 +784,7 @@ class Writer {
   /** Compares the target's object counts with what was received; throws on a shortfall. */
   async #checkCounts(target: Target): Promise<void> {
     for (const [tenant, received] of target.received) {
+      const expected = received - (target.refused.get(tenant) ?? 0);
       const args = tenant ? `(tenant: ${JSON.stringify(tenant)})` : "";
       const query = `{ Aggregate { ${target.name}${args} { meta { count } } } }`;
       const result = await this.ctx.retry(() =>
@@ -592,9 +804,9 @@ class Writer {
       }
       const count = result.data?.Aggregate?.[target.name]?.[0]?.meta.count ?? 0;
       const where = `"${target.name}"${tenant ? ` tenant "${tenant}"` : ""}`;
-      if (count < received || (!target.preexisting && count !== received)) {
+      if (count < expected || (!target.preexisting && count !== expected)) {
         throw new ServerError(
-          `Cannot confirm the copy: ${where} holds ${count} objects, ${received} were written`,
+          `Cannot confirm the copy: ${where} holds ${count} objects, ${expected} were written`,
           { retryable: false },
         );
       }
@@ -644,4 +856,10 @@ class Writer {
     }
     this.ctx.log.info(`alias "${alias}" now points at "${target}"`);
   }
+}
+
+function sum(counts: Map<string, number>): number {
+  let n = 0;
+  for (const v of counts.values()) n += v;
+  return n;
 }

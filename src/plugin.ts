@@ -53,6 +53,11 @@ export interface PluginContext {
   onComplete(fn: (summary: RunSummary) => void | Promise<void>): void;
   /** Marks a value as secret: it is masked in logs and errors. */
   secret(value: string | undefined): void;
+  /**
+   * A sink declared with `acknowledges: true` reports `n` objects of
+   * `collection` (and `tenant`) as written; they are what the summary counts.
+   */
+  acknowledge(collection: string, tenant: string | undefined, n: number): void;
   /** Tells the runner where the output went (a directory, a URL); shown in the summary. */
   setOutput(location: string): void;
   /**
@@ -76,6 +81,12 @@ export interface Plugin<K extends PluginKind = PluginKind, C = unknown> {
   kind: K;
   /** Options schema; every option documented with `.describe()`. */
   config: z.ZodType<C, unknown>;
+  /**
+   * For a sink that writes asynchronously: it reports objects through
+   * {@linkcode PluginContext.acknowledge} once the target has confirmed them,
+   * and the run summary counts those, not the objects handed to it.
+   */
+  acknowledges?: boolean;
   /** Creates the plugin's stream for one run. */
   create(config: C, ctx: PluginContext): StreamOf<K> | Promise<StreamOf<K>>;
 }

@@ -88,6 +88,7 @@ export async function runPipeline(
       onClose: (fn) => cleanups.push({ step: step.id, fn }),
       onComplete: (fn) => completions.push(fn),
       secret: (value) => redactor.add(value),
+      acknowledge: (collection, tenant, n) => counts.add(collection, tenant, n),
       setOutput: (location) => output = location,
       confirm: (request) => options.confirm?.(request) ?? Promise.resolve(false),
     };
@@ -228,7 +229,9 @@ function countingSink(
         throw tag(error, step);
       }
       if (message.type === "objects") {
-        counts.add(message.collection, message.tenant, message.objects.length);
+        if (!step.plugin.acknowledges) {
+          counts.add(message.collection, message.tenant, message.objects.length);
+        } else counts.touch(message.collection);
       } else if (message.type === "collection") {
         counts.touch(message.collection);
       }

@@ -13,6 +13,7 @@ import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { ServerError } from "../../src/errors.ts";
 import type { WeftObject } from "../../src/messages.ts";
+import type { GrpcReferences } from "./write_plan.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
 
 const root = new protobuf.Root();
@@ -36,7 +37,25 @@ root.addJSON({
             },
           },
           Properties: {
-            fields: { nonRefProperties: { type: "google.protobuf.Struct", id: 1 } },
+            fields: {
+              nonRefProperties: { type: "google.protobuf.Struct", id: 1 },
+              singleTargetRefProps: { rule: "repeated", type: "SingleTargetRefProps", id: 2 },
+              multiTargetRefProps: { rule: "repeated", type: "MultiTargetRefProps", id: 3 },
+              emptyListProps: { rule: "repeated", type: "string", id: 10 },
+            },
+          },
+          SingleTargetRefProps: {
+            fields: {
+              uuids: { rule: "repeated", type: "string", id: 1 },
+              propName: { type: "string", id: 2 },
+            },
+          },
+          MultiTargetRefProps: {
+            fields: {
+              uuids: { rule: "repeated", type: "string", id: 1 },
+              propName: { type: "string", id: 2 },
+              targetCollection: { type: "string", id: 3 },
+            },
           },
           Vectors: {
             fields: {
@@ -82,6 +101,8 @@ export interface BatchItem {
   tenant?: string | undefined;
   object: WeftObject;
   withVectors: boolean;
+  /** The object's references, sent inside its insert. */
+  references?: GrpcReferences | undefined;
 }
 
 /** A failed object of a batch. */
@@ -183,7 +204,7 @@ export class GrpcBatcher {
   }
 }
 
-function toBatchObject({ collection, tenant, object, withVectors }: BatchItem) {
+function toBatchObject({ collection, tenant, object, withVectors, references }: BatchItem) {
   const vectors = withVectors
     ? Object.entries(object.vectors)
       // An empty multi-vector is refused by the server ("dimension cannot be 0"): leave it out.
@@ -198,7 +219,16 @@ function toBatchObject({ collection, tenant, object, withVectors }: BatchItem) {
     uuid: object.id,
     collection,
     ...(tenant === undefined ? {} : { tenant }),
-    properties: { nonRefProperties: toStruct(object.properties) },
+    properties: {
+      nonRefProperties: toStruct(object.properties),
+      ...(references
+        ? {
+          singleTargetRefProps: references.single,
+          multiTargetRefProps: references.multi,
+          emptyListProps: references.empty,
+        }
+        : {}),
+    },
     ...(withVectors && object.vector ? { vectorBytes: vectorBytes(object.vector) } : {}),
     vectors,
   };

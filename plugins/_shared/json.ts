@@ -5,8 +5,14 @@
  * @module
  */
 
+/** Text written into JSON as it is, e.g. an integer a double cannot hold exactly. */
+export class JsonLiteral {
+  constructor(readonly text: string) {}
+}
+
 /**
- * `JSON.stringify(value)`, except that negative zero is written as `-0`.
+ * `JSON.stringify(value)`, except that negative zero is written as `-0` and a
+ * {@linkcode JsonLiteral} as its text.
  *
  * @example
  * ```ts
@@ -15,18 +21,19 @@
  * ```
  */
 export function stringifyJson(value: unknown): string {
-  let negativeZero = false;
+  let special = false;
   const text = JSON.stringify(value, (_key, v) => {
-    if (v === 0 && Object.is(v, -0)) negativeZero = true;
+    if ((v === 0 && Object.is(v, -0)) || v instanceof JsonLiteral) special = true;
     return v;
   });
   // The fast path: almost no data holds a negative zero.
-  return negativeZero ? write(value) : text;
+  return special ? write(value) : text;
 }
 
 function write(value: unknown): string {
   if (typeof value === "number") return Object.is(value, -0) ? "-0" : JSON.stringify(value);
   if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (value instanceof JsonLiteral) return value.text;
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
     return write((value as { toJSON: () => unknown }).toJSON());
   }
