@@ -6,7 +6,7 @@
  */
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import { ensureGoBinary } from "./go_install.ts";
-import { freePort, startProcess, waitUntil } from "./process.ts";
+import { freePort, type RestartOptions, startProcess, waitUntil } from "./process.ts";
 import { WEAVIATE } from "./versions.ts";
 
 /** S3 settings for Weaviate's `backup-s3` module. */
@@ -39,6 +39,12 @@ export interface WeaviateServer extends AsyncDisposable {
   backupPath?: string;
   /** Whether this harness started it (and so stops it). */
   owned: boolean;
+  /**
+   * Stops the server (`SIGKILL` unless `options.signal` says otherwise) and
+   * starts it again on the same ports with the same data; resolves when it is
+   * ready. Only for a server this harness started.
+   */
+  restart(options?: RestartOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +62,10 @@ export function weaviateFromEnv(): WeaviateServer | undefined {
     ...(apiKey ? { apiKey } : {}),
     ...(backupPath ? { backupPath } : {}),
     owned: false,
+    restart: () =>
+      Promise.reject(
+        new Error(`Cannot restart Weaviate: ${url} was not started by this harness (WEAVIATE_URL)`),
+      ),
     stop: () => Promise.resolve(),
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
@@ -117,17 +127,23 @@ export async function startWeaviate(options: WeaviateOptions = {}): Promise<Weav
     }),
   );
   const url = `http://127.0.0.1:${http}`;
-  await waitUntil("Weaviate", proc, async () => {
-    const res = await fetch(`${url}/v1/.well-known/ready`);
-    await res.body?.cancel();
-    return res.ok;
-  });
+  const ready = () =>
+    waitUntil("Weaviate", proc, async () => {
+      const res = await fetch(`${url}/v1/.well-known/ready`);
+      await res.body?.cancel();
+      return res.ok;
+    });
+  await ready();
   return {
     url,
     grpcUrl: `http://127.0.0.1:${grpc}`,
     ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     backupPath: `${proc.dir}/backups`,
     owned: true,
+    async restart(restartOptions) {
+      await proc.restart(restartOptions);
+      await ready();
+    },
     stop: proc.stop,
     [Symbol.asyncDispose]: proc.stop,
   };
