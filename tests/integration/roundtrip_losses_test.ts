@@ -351,3 +351,32 @@ async function closedPort(): Promise<number> {
   await Promise.resolve();
   return port;
 }
+
+Deno.test({
+  name: "a verify that finds differences leaves the target's COLD tenants COLD",
+  ...integration,
+  async fn() {
+    const tenanted = await createTenants(source, 5);
+    const dir = await backupTo(source, [tenanted]);
+    await using target = await startWeaviate();
+    const restore = await denoTask(["restore", "pipelines/restore.yaml"], serverEnv(target, dir));
+    assert.equal(restore.code, 0, restore.stderr);
+    // One object of the COLD tenant changed behind weft's back.
+    const path = `/v1/schema/${tenanted}/tenants`;
+    await rest(target, "PUT", path, [{ name: "omega", activityStatus: "HOT" }]);
+    const one = await listAll(target, tenanted, "omega");
+    const id = [...one.keys()][0]!;
+    await rest(target, "PATCH", `/v1/objects/${tenanted}/${id}?tenant=omega`, {
+      class: tenanted,
+      tenant: "omega",
+      properties: { n: 999 },
+    });
+    await rest(target, "PUT", path, [{ name: "omega", activityStatus: "COLD" }]);
+
+    const verify = await denoTask(["verify", dir, "--against", target.url], {});
+    assert.equal(verify.code, 1, verify.stderr);
+    assert.match(verify.stderr, new RegExp(id));
+    assert.doesNotMatch(verify.stderr, /cleanup failed/);
+    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+  },
+});
