@@ -5,6 +5,8 @@
  */
 import type { Message, ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
+import { ServerError, WeftError } from "../../src/errors.ts";
+import { isRetryable, sleep } from "../../src/retry.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 
 /** A collection definition, as far as reading objects needs it. */
@@ -26,25 +28,74 @@ export async function* listObjects(
   const refProps = new Set(
     (definition.properties ?? []).filter((p) => isReference(p.dataType)).map((p) => p.name),
   );
-  const query = new URLSearchParams({ class: definition.class, limit: String(config.pageSize) });
-  if (config.includeVectors) query.set("include", "vector");
-  if (tenant !== undefined) query.set("tenant", tenant);
+  const listing: Listing = { conn, collection: definition.class, tenant, ctx };
+  let after: string | undefined;
   for (;;) {
-    const page = await ctx.retry(() =>
-      conn.rest<{ objects?: RestObject[] }>("GET", `/v1/objects?${query}`)
-    );
-    const found = page.objects ?? [];
-    if (found.length === 0) return;
-    const objects = found.map((o) => toWeftObject(o, refProps));
+    const page = await listPage(listing, after, config.pageSize, config.includeVectors);
+    if (page.length === 0) return;
+    const objects = page.map((o) => toWeftObject(o, refProps));
     yield {
       type: "objects",
       collection: definition.class,
       ...(tenant === undefined ? {} : { tenant }),
       objects,
     };
-    if (found.length < config.pageSize) return;
-    query.set("after", objects[objects.length - 1]!.id);
+    if (page.length < config.pageSize) return;
+    after = objects[objects.length - 1]!.id;
   }
+}
+
+/** What every page request of one listing shares. */
+interface Listing {
+  conn: WeaviateConnection;
+  collection: string;
+  tenant: string | undefined;
+  ctx: PluginContext;
+}
+
+/**
+ * How long one page keeps being retried while Weaviate looks restarted: the
+ * connection is refused or reset while it is down, then `/v1/objects` answers
+ * 404 until its schema is loaded (about 8 s for a small node, longer for a
+ * large one).
+ */
+const RESTART_GRACE_MS = 120_000;
+
+/** One page of objects after `after`. */
+async function listPage(
+  { conn, collection, tenant, ctx }: Listing,
+  after: string | undefined,
+  limit: number,
+  includeVectors: boolean,
+): Promise<RestObject[]> {
+  const query = new URLSearchParams({ class: collection, limit: String(limit) });
+  if (includeVectors) query.set("include", "vector");
+  if (tenant !== undefined) query.set("tenant", tenant);
+  if (after !== undefined) query.set("after", after);
+  const get = async () =>
+    (await conn.rest<{ objects?: RestObject[] }>("GET", `/v1/objects?${query}`)).objects ?? [];
+  const started = performance.now();
+  for (;;) {
+    try {
+      // The definition was read, so a 404 means the schema is not loaded yet.
+      return await ctx.retry(get, { retryable: (e) => isRestarting(e) || isRetryable(e) });
+    } catch (error) {
+      if (!isRestarting(error) || performance.now() - started > RESTART_GRACE_MS) throw error;
+      await sleep(1_000, ctx.signal);
+    }
+  }
+}
+
+/** Whether `error` is what a restarting Weaviate answers: no connection, 404 or 503. */
+function isRestarting(error: unknown): boolean {
+  if (error instanceof ServerError) {
+    return error.status === undefined
+      ? error.retryable
+      : error.status === 404 || error.status === 503;
+  }
+  // A connection dropped while the body was read surfaces as a plain error.
+  return !(error instanceof WeftError) && !(error instanceof SyntaxError) &&
+    !(error instanceof DOMException && error.name === "AbortError");
 }
 
 /** An object as `GET /v1/objects` lists it. */
