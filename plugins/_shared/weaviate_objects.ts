@@ -32,6 +32,9 @@ export async function* listObjects(
   let after: string | undefined;
   for (;;) {
     const page = await listPage(listing, after, config.pageSize, config.includeVectors);
+    if (!Array.isArray(page)) {
+      throw await unreadablePage(listing, after, config.pageSize, config.includeVectors, page);
+    }
     if (page.length === 0) return;
     const objects = page.map((o) => toWeftObject(o, refProps));
     yield {
@@ -61,19 +64,34 @@ interface Listing {
  */
 const RESTART_GRACE_MS = 120_000;
 
-/** One page of objects after `after`. */
+/** Why a 200 answer held no page: an empty body or one that is not JSON. */
+type Unreadable = "an empty body" | "a body that is not JSON";
+
+/** One page of objects after `after`, or why the server's answer held none. */
 async function listPage(
   { conn, collection, tenant, ctx }: Listing,
   after: string | undefined,
   limit: number,
   includeVectors: boolean,
-): Promise<RestObject[]> {
+): Promise<RestObject[] | Unreadable> {
   const query = new URLSearchParams({ class: collection, limit: String(limit) });
   if (includeVectors) query.set("include", "vector");
   if (tenant !== undefined) query.set("tenant", tenant);
   if (after !== undefined) query.set("after", after);
-  const get = async () =>
-    (await conn.rest<{ objects?: RestObject[] }>("GET", `/v1/objects?${query}`)).objects ?? [];
+  const get = async (): Promise<RestObject[] | Unreadable> => {
+    let body: { objects?: RestObject[] } | undefined;
+    try {
+      body = await conn.rest<{ objects?: RestObject[] } | undefined>("GET", `/v1/objects?${query}`);
+    } catch (error) {
+      // Not worth retrying: the server answered, with something that is not a page.
+      if (error instanceof SyntaxError || (error instanceof ServerError && error.status === 200)) {
+        return "a body that is not JSON";
+      }
+      throw error;
+    }
+    if (body === undefined) return "an empty body";
+    return body.objects ?? [];
+  };
   const started = performance.now();
   for (;;) {
     try {
@@ -96,6 +114,58 @@ function isRestarting(error: unknown): boolean {
   // A connection dropped while the body was read surfaces as a plain error.
   return !(error instanceof WeftError) && !(error instanceof SyntaxError) &&
     !(error instanceof DOMException && error.name === "AbortError");
+}
+
+/**
+ * The error for a page Weaviate answered with HTTP 200 but no objects: it
+ * cannot encode a NaN or infinite vector as JSON. With vectors, narrows the
+ * page down (halving the limit, O(log pageSize) requests) to name the object.
+ */
+async function unreadablePage(
+  listing: Listing,
+  after: string | undefined,
+  limit: number,
+  includeVectors: boolean,
+  answer: Unreadable,
+): Promise<ServerError> {
+  const where = `Cannot list objects of "${listing.collection}"${
+    listing.tenant === undefined ? "" : ` (tenant "${listing.tenant}")`
+  } ${
+    after === undefined ? "at the first page" : `after ${after}`
+  }: Weaviate answered HTTP 200 with ${answer}`;
+  const fail = (hint: string) =>
+    new ServerError(`${where}; ${hint}`, { status: 200, retryable: false });
+  if (!includeVectors) return fail("retry later, or with a smaller pageSize");
+  const culprit = await findUnlistable(listing, after, limit);
+  return fail(
+    culprit === undefined
+      ? `an object of this page of ${limit} likely holds a NaN or infinite vector, which Weaviate's REST listing cannot return: find it with a smaller pageSize, then re-embed or delete it, or read with includeVectors: false`
+      : `object ${culprit} holds a NaN or infinite vector, which Weaviate's REST listing cannot return: re-embed or delete it, or read with includeVectors: false`,
+  );
+}
+
+/** The first object after `after` (among the next `limit`) that cannot be listed with its vectors. */
+async function findUnlistable(
+  listing: Listing,
+  after: string | undefined,
+  limit: number,
+): Promise<string | undefined> {
+  let cursor = after;
+  let window = limit;
+  while (window > 1) {
+    const half = Math.floor(window / 2);
+    const page = await listPage(listing, cursor, half, true);
+    if (!Array.isArray(page)) {
+      window = half;
+      continue;
+    }
+    if (page.length < half) return undefined; // changed while we looked
+    cursor = page[page.length - 1]!.id;
+    window -= half;
+  }
+  if (Array.isArray(await listPage(listing, cursor, 1, true))) return undefined;
+  const next = await listPage(listing, cursor, 1, false);
+  return Array.isArray(next) ? next[0]?.id : undefined;
 }
 
 /** An object as `GET /v1/objects` lists it. */

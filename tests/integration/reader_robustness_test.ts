@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import weaviate from "weaviate-client";
 import { prng } from "../../scripts/sample_data.ts";
-import { startWeaviate } from "../harness/weaviate.ts";
+import { connectClient, startWeaviate, useWeaviate } from "../harness/weaviate.ts";
 import {
+  denoTask,
   integration,
   listAll,
   readBackup,
@@ -108,6 +110,96 @@ Deno.test({
       assert.equal(stored.properties.n, o.properties.n);
       const vector = (o.vectors as { default: number[] }).default;
       assert.ok(sameBits(stored.vectors.default as Float32Array, Float32Array.from(vector)), id);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "backup of an object with a NaN vector fails in one line naming collection, tenant, cursor and object",
+  ...integration,
+  async fn() {
+    await using server = await useWeaviate();
+    const name = uniqueName("NanVector");
+    const client = await connectClient(server);
+    try {
+      await client.collections.create({
+        name,
+        properties: [{ name: "n", dataType: "int" }],
+        vectorizers: weaviate.configure.vectors.selfProvided(),
+        multiTenancy: weaviate.configure.multiTenancy({ enabled: true }),
+      });
+      await client.collections.use(name).tenants.create([{ name: "t1" }]);
+      const collection = client.collections.use(name).withTenant("t1");
+      // Chosen ids put the bad object in the middle of the second page of 25.
+      const uuid = (k: number) => `00000000-0000-4000-8000-${k.toString(16).padStart(12, "0")}`;
+      const inserted = await collection.data.insertMany(
+        Array.from(
+          { length: 60 },
+          (_, n) => ({ id: uuid(2 * n), properties: { n }, vectors: [n, 1, 2] }),
+        ),
+      );
+      assert.equal(inserted.hasErrors, false);
+      // insertMany goes over gRPC and keeps the NaN; data.insert goes over REST, where
+      // JSON turns NaN into null and Weaviate stores 0.
+      const bad = uuid(2 * 37 + 1);
+      const nan = await collection.data.insertMany([
+        { id: bad, properties: { n: -1 }, vectors: [1, NaN, 2] },
+      ]);
+      assert.equal(nan.hasErrors, false);
+      // It landed: Weaviate counts it, returns it without vectors and cannot with them.
+      assert.equal((await collection.aggregate.overAll()).totalCount, 61);
+      const path = `${server.url}/v1/objects/${name}/${bad}?tenant=t1`;
+      const without = await (await fetch(path)).json();
+      assert.equal(without.properties.n, -1);
+      const withVector = await fetch(`${path}&include=vector`);
+      assert.equal(withVector.status, 200);
+      assert.equal(await withVector.text(), "");
+      const pageSize = 25;
+      const cursor = `after ${uuid(2 * 24)}`;
+
+      const dir = await tempDir("weft-test-nan-");
+      const run = await denoTask(
+        [
+          "backup",
+          "pipelines/backup.yaml",
+          "--set",
+          `source.with.collections=[${name}]`,
+          "--set",
+          `source.with.pageSize=${pageSize}`,
+        ],
+        serverEnv(server, dir),
+      );
+      assert.equal(run.code, 1, run.stderr);
+      const last = run.stderr.trim().split("\n").at(-1)!;
+      assert.ok(
+        last.startsWith(
+          `weft: [weaviate-reader] step "source": Cannot list objects of "${name}" (tenant "t1") ${cursor}: ` +
+            "Weaviate answered HTTP 200 with an empty body; " +
+            `object ${bad} holds a NaN or infinite vector`,
+        ),
+        last,
+      );
+      assert.match(last, /includeVectors: false/);
+      assert.doesNotMatch(run.stderr, /retrying/, "an empty page is not retried");
+      await assert.rejects(Deno.stat(`${dir}/manifest.json`), Deno.errors.NotFound);
+
+      // Without vectors the same collection backs up in full.
+      const plain = await denoTask(
+        [
+          "backup",
+          "pipelines/backup.yaml",
+          "--set",
+          `source.with.collections=[${name}]`,
+          "--set",
+          "source.with.includeVectors=false",
+        ],
+        serverEnv(server, await tempDir("weft-test-nan-plain-")),
+      );
+      assert.equal(plain.code, 0, plain.stderr);
+    } finally {
+      await client.collections.delete(name).catch(() => {});
+      await client.close();
     }
   },
 });
