@@ -38,6 +38,9 @@ function sortKeys(value: unknown): unknown {
     return sortKeys((value as { toJSON: () => unknown }).toJSON());
   }
   if (Array.isArray(value)) return value.map(sortKeys);
+  const proto = Object.getPrototypeOf(value);
+  // Only plain objects are key-sorted; others are written as they are.
+  if (proto !== Object.prototype && proto !== null) return value;
   return Object.fromEntries(
     Object.entries(value)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
