@@ -1,7 +1,10 @@
 /**
  * `weaviate-reader`: reads collections from Weaviate — each full definition,
  * its tenants and the aliases pointing at it, then every object with its UUID, properties, references and
- * all vectors (unnamed, named, multi-vector), paged by UUID cursor.
+ * all vectors (unnamed, named, multi-vector), paged by UUID cursor. When the
+ * collection indexes null state or property length, each collection (or
+ * tenant) ends with an `index-stats` message: how many objects match the
+ * index-backed filters, for a verify to compare with a copy.
  *
  * Objects are listed over REST (`GET /v1/objects?after=…`), not through the
  * client's gRPC `fetchObjects`: in weaviate-client 3.14 that path drops blob
@@ -15,6 +18,7 @@ import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { ServerError } from "../src/errors.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
+import { hasIndexStats, indexStatsFor } from "./_shared/index_stats.ts";
 import { activateForRead } from "./_shared/tenants.ts";
 import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
@@ -87,16 +91,35 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
     };
     if (!config.objects) continue;
     if (!tenants) {
-      yield* listObjects(conn, definition, undefined, config, ctx);
+      yield* readPartition(conn, definition, undefined, config, ctx);
       continue;
     }
     for (const tenant of tenants) {
       const lease = await activateForRead(conn, name, tenant, config.inactiveTenants, ctx);
       if (!lease) continue;
-      yield* listObjects(conn, definition, tenant.name, config, ctx);
+      // Index stats are counted while a COLD tenant is still active.
+      yield* readPartition(conn, definition, tenant.name, config, ctx);
       await lease.release();
     }
   }
+}
+
+/** A collection's (or tenant's) objects, then its index stats when it has any. */
+async function* readPartition(
+  conn: WeaviateConnection,
+  definition: ClassDefinition,
+  tenant: string | undefined,
+  config: WeaviateReaderConfig,
+  ctx: PluginContext,
+): AsyncGenerator<Message> {
+  yield* listObjects(conn, definition, tenant, config, ctx);
+  if (!hasIndexStats(definition)) return;
+  yield {
+    type: "index-stats",
+    collection: definition.class,
+    ...(tenant === undefined ? {} : { tenant }),
+    counts: await indexStatsFor(conn, definition, tenant, ctx),
+  };
 }
 
 /** Alias names by the collection they point at; none on servers before 1.32. */
