@@ -1,14 +1,28 @@
 /**
  * `weaviate-verifier`: compares what flows in (a backup, another
  * collection) with what a Weaviate holds: object counts per collection and
- * tenant, tenant status, and a content hash per object (properties, vectors
- * bit for bit, references). Lists differences by UUID; fails when any exist.
+ * tenant, tenant status, a content hash per object (properties, vectors
+ * bit for bit, references) and, when the source sends `index-stats`, how many
+ * objects match index-backed filters (null state, property length). Lists
+ * differences by UUID; fails when any exist.
  * @module
  */
 import { z } from "zod";
 import { IntegrityError, ServerError } from "../src/errors.ts";
-import type { CollectionMessage, Message, ObjectsMessage, TenantInfo } from "../src/messages.ts";
+import type {
+  CollectionMessage,
+  IndexStatsMessage,
+  Message,
+  ObjectsMessage,
+  TenantInfo,
+} from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
+import {
+  countFilters,
+  hasIndexStats,
+  type IndexCounts,
+  indexFilters,
+} from "./_shared/index_stats.ts";
 import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { activateForRead } from "./_shared/tenants.ts";
@@ -40,7 +54,9 @@ export interface CollectionReport {
   unexpected: string[];
   /** In both, with different content. */
   changed: { id: string; parts: string[] }[];
-  /** Collection and tenant problems (missing, unexpected, other status). */
+  /** Index-backed counts (e.g. `isNull(title)`) compared, over all tenants. */
+  indexCounts: number;
+  /** Collection and tenant problems (missing, unexpected, other status, index counts). */
   problems: string[];
 }
 
@@ -48,7 +64,7 @@ export interface CollectionReport {
 export const weaviateVerifier = definePlugin({
   name: "weaviate-verifier",
   description:
-    "Compares incoming collections with a Weaviate: counts, tenants and a content hash per object.",
+    "Compares incoming collections with a Weaviate: counts, tenants, a content hash per object and index-backed filter counts.",
   kind: "sink",
   config: weaviateVerifierConfig,
   async create(config, ctx) {
@@ -62,12 +78,31 @@ export const weaviateVerifier = definePlugin({
   },
 });
 
-const key = (tenant: string | undefined, id: string) => `${tenant ?? ""}\u0000${id}`;
+/** A partition of the target: its tenant's name, or "" for a collection without tenants. */
+const partitionOf = (tenant: string | undefined) => tenant ?? "";
+const key = (tenant: string | undefined, id: string) => `${partitionOf(tenant)}\u0000${id}`;
+
+/** What the verifier holds for one source collection. */
+interface CollectionState {
+  report: CollectionReport;
+  /** Target objects not yet matched; undefined once the next collection began. */
+  target: Map<string, ObjectHash> | undefined;
+  /** Target index counts by partition, taken while its tenant was readable. */
+  indexCounts: Map<string, IndexCounts>;
+  /** Partitions missing in the target (reported already), all of them when the collection is. */
+  absent: Set<string> | "all";
+  /** Partitions with missing, unexpected or changed objects. */
+  objectsDiffer: Set<string>;
+  /** Source index stats waiting for the collection's objects to be settled. */
+  pendingStats: IndexStatsMessage[];
+}
 
 class Verifier {
   #renames = new Map<string, string>();
   #reports: CollectionReport[] = [];
-  #current: { report: CollectionReport; target: Map<string, ObjectHash> } | undefined;
+  /** By source collection name. */
+  #collections = new Map<string, CollectionState>();
+  #open: CollectionState | undefined;
 
   constructor(
     readonly conn: WeaviateConnection,
@@ -78,6 +113,7 @@ class Verifier {
   async write(message: Message): Promise<void> {
     if (message.type === "collection") await this.#collection(message);
     else if (message.type === "objects") this.#objects(message);
+    else if (message.type === "index-stats") this.#indexStats(message);
   }
 
   async #collection(message: CollectionMessage): Promise<void> {
@@ -97,11 +133,21 @@ class Verifier {
       missing: [],
       unexpected: [],
       changed: [],
+      indexCounts: 0,
       problems: [],
     };
     this.#reports.push(report);
     const target = new Map<string, ObjectHash>();
-    this.#current = { report, target };
+    const state: CollectionState = {
+      report,
+      target,
+      indexCounts: new Map(),
+      absent: new Set(),
+      objectsDiffer: new Set(),
+      pendingStats: [],
+    };
+    this.#collections.set(message.collection, state);
+    this.#open = state;
     let definition: ClassDefinition;
     try {
       definition = await this.ctx.retry(() =>
@@ -110,17 +156,28 @@ class Verifier {
     } catch (error) {
       if (error instanceof ServerError && error.status === 404) {
         report.problems.push(`collection "${name}" does not exist in the target`);
+        state.absent = "all";
         return;
       }
       throw error;
     }
     if (message.schemaOnly) return;
     const page = { pageSize: 500, includeVectors: true };
+    // The source's definition says which filters its index stats hold.
+    const source = message.definition as ClassDefinition;
+    const filters = hasIndexStats(source) ? indexFilters(source) : [];
     const add = async (tenant: string | undefined) => {
       for await (const batch of listObjects(this.conn, definition, tenant, page, this.ctx)) {
         if (batch.type !== "objects") continue;
         for (const o of batch.objects) target.set(key(tenant, o.id), hashObject(o));
         report.targetObjects += batch.objects.length;
+      }
+      // Counted now: a COLD tenant is active only until its lease is released.
+      if (filters.length) {
+        state.indexCounts.set(
+          partitionOf(tenant),
+          await countFilters(this.conn, name, tenant, filters, this.ctx),
+        );
       }
     };
     if (!message.tenants) return await add(undefined);
@@ -136,6 +193,7 @@ class Verifier {
       const found = live.get(mapped);
       if (!found) {
         report.problems.push(`tenant "${mapped}" is missing`);
+        if (state.absent !== "all") state.absent.add(mapped);
         continue;
       }
       if (found.activityStatus !== tenant.activityStatus) {
@@ -155,9 +213,14 @@ class Verifier {
   }
 
   #objects(message: ObjectsMessage): void {
-    const current = this.#current;
+    const current = this.#collections.get(message.collection);
     if (!current) {
       throw new Error(`Cannot verify objects of "${message.collection}": no definition`);
+    }
+    if (!current.target) {
+      throw new Error(
+        `Cannot verify objects of "${message.collection}": they arrived after the next collection began`,
+      );
     }
     const tenant = message.tenant === undefined
       ? undefined
@@ -168,20 +231,85 @@ class Verifier {
       const found = current.target.get(k);
       if (!found) {
         current.report.missing.push(object.id);
+        current.objectsDiffer.add(partitionOf(tenant));
         continue;
       }
       current.target.delete(k);
       const parts = differingParts(hashObject(object, this.#renames), found);
-      if (parts.length) current.report.changed.push({ id: object.id, parts });
+      if (parts.length) {
+        current.report.changed.push({ id: object.id, parts });
+        current.objectsDiffer.add(partitionOf(tenant));
+      }
+    }
+  }
+
+  /**
+   * Keeps a source partition's index counts until the collection's objects
+   * are settled (its unexpected objects are known only then).
+   */
+  #indexStats(message: IndexStatsMessage): void {
+    const state = this.#collections.get(message.collection);
+    if (!state) {
+      this.ctx.log.warn(
+        `index stats of "${message.collection}" before its definition: not compared`,
+      );
+      return;
+    }
+    if (state.target) state.pendingStats.push(message);
+    else this.#compareStats(state, message);
+  }
+
+  /**
+   * Compares a source partition's index counts with the target's. Only where
+   * the objects are alike: where they differ, so do the counts, and the
+   * objects are listed already.
+   */
+  #compareStats(state: CollectionState, message: IndexStatsMessage): void {
+    const tenant = message.tenant === undefined
+      ? undefined
+      : this.config.tenants[message.tenant] ?? message.tenant;
+    const partition = partitionOf(tenant);
+    const where = tenant === undefined ? "" : `tenant "${tenant}": `;
+    if (state.absent === "all" || state.absent.has(partition)) return;
+    if (state.objectsDiffer.has(partition)) {
+      this.ctx.log.info(`${where}index counts not compared: the objects differ`, {
+        collection: message.collection,
+      });
+      return;
+    }
+    const target = state.indexCounts.get(partition);
+    for (const [filter, count] of Object.entries(message.counts)) {
+      const found = target?.counts[filter];
+      const refused = target?.refused[filter];
+      if (found === undefined && refused === undefined) {
+        // A filter this version does not count, or a source definition without the index.
+        this.ctx.log.warn(`${where}${filter} of "${message.collection}" not counted: not compared`);
+        continue;
+      }
+      state.report.indexCounts++;
+      if (found === undefined) {
+        state.report.problems.push(
+          `${where}${filter} is ${count} in the source; the target cannot count it: ${refused}`,
+        );
+      } else if (found !== count) {
+        state.report.problems.push(
+          `${where}${filter} is ${count} in the source, ${found} in the target`,
+        );
+      }
     }
   }
 
   #close(): void {
-    if (!this.#current) return;
-    for (const k of this.#current.target.keys()) {
-      this.#current.report.unexpected.push(k.slice(k.indexOf("\u0000") + 1));
+    const open = this.#open;
+    if (!open?.target) return;
+    for (const k of open.target.keys()) {
+      const split = k.indexOf("\u0000");
+      open.report.unexpected.push(k.slice(split + 1));
+      open.objectsDiffer.add(k.slice(0, split));
     }
-    this.#current = undefined;
+    open.target = undefined;
+    this.#open = undefined;
+    for (const message of open.pendingStats.splice(0)) this.#compareStats(open, message);
   }
 
   async finish(): Promise<void> {
@@ -194,7 +322,9 @@ class Verifier {
       const n = r.missing.length + r.unexpected.length + r.changed.length + r.problems.length;
       differences += n;
       const names = r.source === r.target ? r.source : `${r.source} → ${r.target}`;
-      const counts = `${r.sourceObjects} source objects, ${r.targetObjects} target objects`;
+      const counts = `${r.sourceObjects} source objects, ${r.targetObjects} target objects${
+        r.indexCounts ? `, ${r.indexCounts} index counts` : ""
+      }`;
       if (n === 0) {
         this.ctx.log.info(`${names}: identical (${counts})`);
         continue;
