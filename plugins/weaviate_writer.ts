@@ -115,6 +115,7 @@ export const weaviateWriter = definePlugin({
       config,
       ctx,
     );
+    await writer.open();
     ctx.setOutput(conn.url);
     // However the run stops early, say what it left behind before the error surfaces.
     const stopped = async (error: unknown): Promise<never> => {
@@ -155,6 +156,8 @@ interface Target {
 }
 
 const schemaPath = (name: string) => `/v1/schema/${encodeURIComponent(name)}`;
+/** How long the gRPC port may take to answer before the run fails, writing nothing. */
+const GRPC_CONNECT_MS = 10_000;
 /** First version whose gRPC batch takes named vectors (older ones drop them silently). */
 const GRPC_FROM = "1.24.0";
 
@@ -205,6 +208,15 @@ class Writer {
     readonly ctx: PluginContext,
   ) {
     ctx.onClose(() => this.#deferred.close());
+  }
+
+  /** Connects what the run will need before anything is written. */
+  async open(): Promise<void> {
+    if (this.config.protocol !== "grpc") return;
+    const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.server.grpcMax);
+    this.ctx.onClose(() => batcher.close());
+    await batcher.ready(GRPC_CONNECT_MS);
+    this.#grpc = batcher;
   }
 
   async write(message: Message): Promise<void> {
@@ -593,12 +605,7 @@ class Writer {
     objects: WeftObject[],
   ): Promise<BatchFailure[]> {
     if (objects.length === 0) return [];
-    if (!this.#grpc) {
-      const batcher = new GrpcBatcher(this.conn.grpcAddress, this.config, this.server.grpcMax);
-      this.ctx.onClose(() => batcher.close());
-      this.#grpc = batcher;
-    }
-    const grpc = this.#grpc;
+    const grpc = this.#grpc!;
     const withVectors = !this.config.skipVectors;
     const requests = grpc.encode(
       objects.map((object) => ({

@@ -199,6 +199,36 @@ export class GrpcBatcher {
     });
   }
 
+  /**
+   * Waits until the channel is connected, so that a wrong address fails
+   * before anything is written; throws naming the address.
+   */
+  ready(timeoutMs: number): Promise<void> {
+    const channel = this.#client.getChannel();
+    const deadline = Date.now() + timeoutMs;
+    const fail = (why: string) =>
+      new ServerError(
+        `Cannot connect to Weaviate's gRPC port at ${this.#address}: ${why}; set grpcUrl to its gRPC address, or protocol: rest`,
+        { retryable: false },
+      );
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const state = channel.getConnectivityState(true);
+        if (state === grpc.connectivityState.READY) return resolve();
+        // A refused connection shows at once; waiting longer would not change it.
+        if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
+          return reject(fail("connection refused or unreachable"));
+        }
+        if (state === grpc.connectivityState.SHUTDOWN) return reject(fail("channel closed"));
+        channel.watchConnectivityState(state, deadline, (error) => {
+          if (error) reject(fail(`no answer within ${timeoutMs / 1000} s`));
+          else check();
+        });
+      };
+      check();
+    });
+  }
+
   close(): void {
     this.#client.close();
   }

@@ -188,7 +188,9 @@ export function toWeftObject(o: RestObject, refProps: Set<string>): WeftObject {
       properties[name] = value;
       continue;
     }
-    references[name] = ((value ?? []) as { beacon: string }[]).map(({ beacon }) => {
+    // Absent (or null) stays absent; an empty list stays an empty list.
+    if (value === null || value === undefined) continue;
+    references[name] = (value as { beacon: string }[]).map(({ beacon }) => {
       const match = BEACON.exec(beacon);
       if (!match) throw new Error(`Cannot read reference ${name} of ${o.id}: beacon "${beacon}"`);
       return { id: match[2]!.toLowerCase(), ...(match[1] ? { collection: match[1] } : {}) };

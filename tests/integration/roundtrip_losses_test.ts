@@ -13,6 +13,7 @@ import {
   listAll,
   renamed,
   rest,
+  ROOT,
   serverEnv,
   signalAfter,
   uniqueName,
@@ -326,23 +327,90 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a restore whose gRPC port is closed counts no objects and says what it left",
+  name: "a restore whose gRPC port is closed fails at once, names the address and writes nothing",
   ...integration,
   async fn() {
     const tenanted = await createTenants(source, 10);
     const dir = await backupTo(source, [tenanted]);
     await using target = await startWeaviate();
-    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const port = await closedPort();
     const run = await denoTask(
-      ["restore", "pipelines/restore.yaml", "--set", "runtime.retry.attempts=2"],
-      { ...serverEnv(target, dir), WEAVIATE_GRPC_URL: closed },
+      ["restore", "pipelines/restore.yaml"],
+      { ...serverEnv(target, dir), WEAVIATE_GRPC_URL: `http://127.0.0.1:${port}` },
     );
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /holds a partial copy: 0 of the 20 objects received were written/);
+    assert.match(
+      run.stderr,
+      new RegExp(`Cannot connect to Weaviate's gRPC port at 127.0.0.1:${port}`),
+    );
     assert.match(run.stderr + run.stdout, /objects\s+0 \(/);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+    const schema = await rest<{ classes: { class: string }[] }>(target, "GET", "/v1/schema");
+    assert.deepEqual(schema.classes, [], "nothing was created");
   },
 });
+
+Deno.test({
+  name:
+    "Weaviate dying mid-restore: the run says how much of the copy it wrote and counts only that",
+  ...integration,
+  async fn() {
+    const tenanted = await createTenants(source, 3000);
+    const dir = await backupTo(source, [tenanted]);
+    const target = await startWeaviate();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "main.ts",
+        "run",
+        "pipelines/restore.yaml",
+        "--set",
+        "source.with.batchSize=20",
+        "--set",
+        "runtime.retry.attempts=2",
+      ],
+      cwd: ROOT,
+      env: serverEnv(target, dir),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    // Let it write some objects, then take the server away.
+    await waitFor(async () => {
+      const counts = await rest<
+        { data: { Aggregate: Record<string, { meta: { count: number } }[]> } }
+      >(
+        target,
+        "POST",
+        "/v1/graphql",
+        { query: `{ Aggregate { ${tenanted}(tenant: "alpha") { meta { count } } } }` },
+      ).catch(() => undefined);
+      return (counts?.data?.Aggregate?.[tenanted]?.[0]?.meta.count ?? 0) > 100;
+    });
+    await target.stop();
+    const { code } = await child.status;
+    const [stdout, stderr] = await output;
+    assert.equal(code, 1, stderr);
+    const partial = /holds a partial copy: (\d+) of the (\d+) objects received were written/.exec(
+      stderr,
+    );
+    assert.ok(partial, stderr);
+    const written = Number(partial[1]);
+    assert.ok(written > 100 && written < 6000, stderr);
+    assert.match(stdout + stderr, new RegExp(`objects\\s+${written.toLocaleString("en-US")} \\(`));
+  },
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("waitFor: timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function closedPort(): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
