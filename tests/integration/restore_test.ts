@@ -163,7 +163,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "restore stops at a damaged data file, names it, and inserts none of its objects",
+  name: "restore stops at a damaged data file, names it, and writes nothing at all",
   ...integration,
   async fn() {
     const { authors } = await createFixture(source);
@@ -182,6 +182,7 @@ Deno.test({
     ], env);
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`${manifest.files[0].path}: checksum mismatch`));
-    assert.equal((await listAll(source, copy)).size, 0);
+    // Every file is checked before anything is written: not even the collection exists.
+    await assert.rejects(rest(source, "GET", `/v1/schema/${copy}`), /404/);
   },
 });

@@ -208,6 +208,15 @@ Deno.test({
     const kept = await verify(server.url, src, good);
     assert.equal(kept.code, 0, kept.stderr);
     assert.match(kept.stderr, /identical \(3 source objects, 3 target objects, \d+ index counts\)/);
+
+    // The other way round, the source's index is the stale one and the copy is right:
+    // worth a warning, not a difference of the copy.
+    const staleSource = await verify(server.url, bad, good);
+    assert.equal(staleSource.code, 0, staleSource.stderr);
+    assert.match(
+      staleSource.stderr,
+      /isNull\(author\) is 3 in the source's index but 1 in the target's, which matches the objects: the source's index is stale/,
+    );
   },
 });
 
