@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { IntegrityError, messageOf, ServerError } from "../src/errors.ts";
+import { messageOf, ServerError } from "../src/errors.ts";
 import type {
   CollectionMessage,
   Message,
@@ -27,7 +27,9 @@ import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { hashObject } from "./_shared/object_hash.ts";
 import { isActive, isCold, putTenantStatus } from "./_shared/tenants.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { type ClassDefinition, isReference, listObjects } from "./_shared/weaviate_objects.ts";
+import { isReference } from "./_shared/weaviate_objects.ts";
+import { pointAlias, restoreAlias } from "./_shared/aliases.ts";
+import { checkContents, checkCounts } from "./_shared/copy_checks.ts";
 import { WritePlan } from "./_shared/write_plan.ts";
 import { decodeObject, encodeObject } from "./_shared/backup_format.ts";
 import { stringifyJson } from "./_shared/json.ts";
@@ -718,13 +720,36 @@ class Writer {
     await this.settle();
     await this.#writeDeferred();
     for (const target of this.#targets.values()) {
-      await this.#checkCounts(target);
-      if (this.#checkContent) await this.#checkContents(target);
+      const expected = new Map(
+        [...target.received].map(([t, n]) => [t, n - (target.refused.get(t) ?? 0)]),
+      );
+      await checkCounts(this.conn, target.name, expected, target.preexisting, this.ctx);
+      if (this.#checkContent) {
+        const options = { includeVectors: !this.config.skipVectors };
+        await checkContents(
+          this.conn,
+          target.name,
+          target.hashes,
+          (o) => this.#hash(o),
+          options,
+          this.ctx,
+        );
+      }
     }
     if (this.#refusedTotal === 0) {
-      if (this.config.alias) await this.#pointAlias(this.config.alias);
+      if (this.config.alias) {
+        if (this.#targets.size !== 1) {
+          throw new Error(
+            `Cannot point alias "${this.config.alias}": the run wrote ${this.#targets.size} collections, not one`,
+          );
+        }
+        const [target] = this.#targets.values();
+        await pointAlias(this.conn, this.config.alias, target!.name, this.ctx);
+      }
       for (const target of this.#targets.values()) {
-        for (const alias of target.aliases) await this.#restoreAlias(alias, target.name);
+        for (const alias of target.aliases) {
+          await restoreAlias(this.conn, alias, target.name, this.ctx);
+        }
       }
     }
     for (const target of this.#targets.values()) await this.#setStatus(target);
@@ -747,121 +772,6 @@ class Writer {
   #hash(object: WeftObject, renames?: ReadonlyMap<string, string>): string {
     const h = hashObject(object, renames);
     return `${h.properties}|${this.config.skipVectors ? "" : h.vectors}|${h.references}`;
-  }
-
-  /** Reads every written object back and compares its content; throws on any difference. */
-  async #checkContents(target: Target): Promise<void> {
-    const definition = await this.ctx.retry(() =>
-      this.conn.rest<ClassDefinition>("GET", schemaPath(target.name))
-    );
-    const page = { pageSize: 500, includeVectors: !this.config.skipVectors };
-    const changed: string[] = [];
-    const missing: string[] = [];
-    let compared = 0;
-    for (const [tenant, hashes] of target.hashes) {
-      const listing = listObjects(this.conn, definition, tenant || undefined, page, this.ctx);
-      for await (const batch of listing) {
-        if (batch.type !== "objects") continue;
-        for (const o of batch.objects) {
-          const expected = hashes.get(o.id);
-          if (expected === undefined) continue; // there before this run
-          hashes.delete(o.id);
-          compared++;
-          if (this.#hash(o) !== expected) changed.push(o.id);
-        }
-      }
-      missing.push(...hashes.keys());
-      hashes.clear();
-    }
-    if (changed.length || missing.length) {
-      const list = (ids: string[]) =>
-        ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, … (${ids.length} in all)` : "");
-      throw new IntegrityError(
-        `Cannot confirm the copy of "${target.name}": ${
-          [
-            changed.length ? `${changed.length} objects differ (${list(changed)})` : "",
-            missing.length ? `${missing.length} objects missing (${list(missing)})` : "",
-          ].filter(Boolean).join(", ")
-        }`,
-      );
-    }
-    this.ctx.log.info(`checked "${target.name}": ${compared} objects read back, content identical`);
-  }
-
-  /** Compares the target's object counts with what was received; throws on a shortfall. */
-  async #checkCounts(target: Target): Promise<void> {
-    for (const [tenant, received] of target.received) {
-      const expected = received - (target.refused.get(tenant) ?? 0);
-      const args = tenant ? `(tenant: ${JSON.stringify(tenant)})` : "";
-      const query = `{ Aggregate { ${target.name}${args} { meta { count } } } }`;
-      const result = await this.ctx.retry(() =>
-        this.conn.rest<
-          {
-            data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
-            errors?: { message: string }[];
-          }
-        >(
-          "POST",
-          "/v1/graphql",
-          { query },
-        )
-      );
-      if (result.errors?.length) {
-        throw new ServerError(`Cannot count "${target.name}": ${result.errors[0]!.message}`);
-      }
-      const count = result.data?.Aggregate?.[target.name]?.[0]?.meta.count ?? 0;
-      const where = `"${target.name}"${tenant ? ` tenant "${tenant}"` : ""}`;
-      if (count < expected || (!target.preexisting && count !== expected)) {
-        throw new ServerError(
-          `Cannot confirm the copy: ${where} holds ${count} objects, ${expected} were written`,
-          { retryable: false },
-        );
-      }
-      this.ctx.log.info(`checked ${where}: ${count} objects`);
-    }
-  }
-
-  /** Creates `alias` → `collection` unless the alias exists; never moves one. */
-  async #restoreAlias(alias: string, collection: string): Promise<void> {
-    if (olderThan(this.conn.version, "1.32.0")) {
-      this.ctx.log.warn(
-        `alias "${alias}" not created: Weaviate ${this.conn.version} has no aliases`,
-      );
-      return;
-    }
-    const path = `/v1/aliases/${encodeURIComponent(alias)}`;
-    let current: { class: string } | undefined;
-    try {
-      current = await this.ctx.retry(() => this.conn.rest<{ class: string }>("GET", path));
-    } catch (error) {
-      if (!(error instanceof ServerError && error.status === 404)) throw error;
-    }
-    if (current?.class === collection) return;
-    if (current) {
-      this.ctx.log.warn(
-        `alias "${alias}" points at "${current.class}" here; left alone (it pointed at "${collection}" at the source)`,
-      );
-      return;
-    }
-    await this.ctx.retry(() => this.conn.rest("POST", "/v1/aliases", { alias, class: collection }));
-    this.ctx.log.info(`created alias "${alias}" → "${collection}"`);
-    this.ctx.metrics.add("aliasesCreated");
-  }
-
-  async #pointAlias(alias: string): Promise<void> {
-    if (this.#targets.size !== 1) {
-      throw new Error(
-        `Cannot point alias "${alias}": the run wrote ${this.#targets.size} collections, not one`,
-      );
-    }
-    const target = [...this.#targets.values()][0]!.name;
-    const path = `/v1/aliases/${encodeURIComponent(alias)}`;
-    if (await this.#exists(path)) {
-      await this.ctx.retry(() => this.conn.rest("PUT", path, { class: target }));
-    } else {
-      await this.ctx.retry(() => this.conn.rest("POST", "/v1/aliases", { alias, class: target }));
-    }
-    this.ctx.log.info(`alias "${alias}" now points at "${target}"`);
   }
 }
 
