@@ -46,10 +46,12 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
 
   const log = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
-    const all = { ...base, ...fields };
+    // Masked before formatting too: JSON escaping would hide a secret holding `"` or `\`.
+    const all = redactor.redactValue({ ...base, ...fields });
+    const msg = redactor.redact(message);
     let line: string;
     if (format === "json") {
-      line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...all });
+      line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...all });
     } else {
       const { plugin, ...rest } = all;
       const time = new Date().toISOString().slice(11, 19);
@@ -57,7 +59,7 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
       const extra = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
         .join(" ");
-      line = `${time} ${level.toUpperCase().padEnd(5)}${tag} ${message}${extra ? " " + extra : ""}`;
+      line = `${time} ${level.toUpperCase().padEnd(5)}${tag} ${msg}${extra ? " " + extra : ""}`;
     }
     write(redactor.redact(line));
   };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isSecretKey, Redactor, safeUrl } from "../../src/redact.ts";
+import { createLogger } from "../../src/logger.ts";
+import { isSecretKey, isSecretVariable, Redactor, safeUrl } from "../../src/redact.ts";
 
 Deno.test("Redactor.redact() masks every occurrence of every registered value", () => {
   const redactor = new Redactor();
@@ -36,11 +37,29 @@ Deno.test("isSecretKey() recognises secret-looking option names", () => {
       "sessionToken",
       "credentials",
       "Authorization",
+      "X-Aws-Access-Key",
+      "accessKey",
+      "privateKey",
+      "X-Auth",
+      "Cookie",
     ]
   ) {
     assert.equal(isSecretKey(key), true, key);
   }
-  for (const key of ["url", "path", "collections", "pageSize", "accessKeyId", "keys", ""]) {
+  for (
+    const key of [
+      "url",
+      "path",
+      "collections",
+      "pageSize",
+      "accessKeyId",
+      "keys",
+      "",
+      "tokenization",
+      "author",
+      "autoTenantActivation",
+    ]
+  ) {
     assert.equal(isSecretKey(key), false, key);
   }
 });
@@ -56,11 +75,11 @@ Deno.test("Redactor.addFromConfig() registers values under secret-named keys, at
     tokens: ["tok-5555", "tok-6666"],
     pageSize: 500,
   });
-  const text = "key-aaaa-1111 sk-openai-2222 aws-secret-4444 tok-5555 tok-6666";
-  assert.equal(redactor.redact(text), "*** *** *** *** ***");
+  const text = "key-aaaa-1111 sk-openai-2222 aws-secret-4444 tok-5555 tok-6666 trace-3333";
+  assert.equal(redactor.redact(text), "*** *** *** *** *** ***");
   assert.equal(
-    redactor.redact("http://localhost:8080 Articles Books trace-3333 500"),
-    "http://localhost:8080 Articles Books trace-3333 500",
+    redactor.redact("http://localhost:8080 Articles Books 500"),
+    "http://localhost:8080 Articles Books 500",
   );
 });
 
@@ -115,4 +134,65 @@ Deno.test("safeUrl() drops user info, query and fragment", () => {
   assert.equal(safeUrl("http://localhost:8080"), "http://localhost:8080");
   assert.equal(safeUrl("not a url"), "(invalid url)");
   assert.ok(!safeUrl("https://u:p4ss@h/").includes("p4ss"));
+});
+
+Deno.test("isSecretVariable() recognises secret-looking environment variable names", () => {
+  for (
+    const name of [
+      "WEAVIATE_API_KEY",
+      "OPENAI_KEY",
+      "MY_SERVICE_KEY",
+      "GITHUB_TOKEN",
+      "AWS_SECRET_ACCESS_KEY",
+      "CLIENT_SECRET",
+      "DB_PASSWORD",
+      "PGPASSWORD",
+      "SMTP_PASS",
+      "KEY",
+    ]
+  ) {
+    assert.equal(isSecretVariable(name), true, name);
+  }
+  for (const name of ["WEAVIATE_URL", "BACKUP_PATH", "COLLECTION", "KEYSPACE", "HOME", "MONKEY"]) {
+    assert.equal(isSecretVariable(name), false, name);
+  }
+});
+
+Deno.test("Redactor masks every value under headers, whatever the header's name", () => {
+  const redactor = new Redactor();
+  const config = {
+    url: "http://localhost:8080",
+    headers: { "X-Aws-Access-Key": "AKIAEXAMPLE1", "X-Custom": "plain-but-header" },
+  };
+  redactor.addFromConfig(config);
+  assert.deepEqual(redactor.redactValue(config), {
+    url: "http://localhost:8080",
+    headers: { "X-Aws-Access-Key": "***", "X-Custom": "***" },
+  });
+  assert.equal(redactor.redact("AKIAEXAMPLE1 plain-but-header"), "*** ***");
+  // Even when the values were never registered.
+  assert.deepEqual(new Redactor().redactValue({ extraHeaders: { a: "b" } }), {
+    extraHeaders: { a: "***" },
+  });
+});
+
+Deno.test("Redactor.redactValue() masks URL user info it was never told about", () => {
+  assert.deepEqual(
+    new Redactor().redactValue({ mirror: "https://bob:pw-123@h.example/x", plain: "a@b.c" }),
+    { mirror: "https://***@h.example/x", plain: "a@b.c" },
+  );
+});
+
+Deno.test("createLogger() masks secrets that JSON escaping would change", () => {
+  const redactor = new Redactor();
+  const secret = 'pa"ss\\word-1234';
+  redactor.add(secret);
+  const lines: string[] = [];
+  const log = createLogger({ format: "json", redactor, write: (line) => lines.push(line) });
+  log.warn(`login failed with ${secret}`, { detail: `x ${secret}`, nested: { why: secret } });
+  const parsed = JSON.parse(lines[0]!);
+  assert.equal(parsed.msg, "login failed with ***");
+  assert.equal(parsed.detail, "x ***");
+  assert.deepEqual(parsed.nested, { why: "***" });
+  assert.ok(!lines[0]!.includes("word-1234"), lines[0]!);
 });
