@@ -52,3 +52,61 @@ export function byteSize(): z.ZodType<number, number | string> {
 export function optionalString(): z.ZodType<string | undefined, string | undefined> {
   return z.string().optional().transform((value) => value === "" ? undefined : value);
 }
+
+/** Options of {@linkcode address}. */
+export interface AddressOptions {
+  /** What the address is for, in messages (`a gRPC address takes no path`). */
+  name?: string;
+  /** Whether a path is allowed (a REST base path); default true. */
+  path?: boolean;
+  /** Whether `user:password@` is allowed (sent as HTTP basic auth by fetch); default true. */
+  credentials?: boolean;
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?):(\d+)(\/.*)?$/i;
+const EXAMPLE = 'expected an address like "http://localhost:8080" or "localhost:8080" ' +
+  "(no scheme means http, or https on port 443)";
+
+/**
+ * An http(s) address, as a full URL string. `host:port` (as Docker users
+ * write it) is read as `http://host:port`, or `https://host:443`; anything
+ * else without an `http://` or `https://` scheme is rejected. Messages never
+ * echo the value: it may be a secret put in the wrong place.
+ */
+export function address(options: AddressOptions = {}): z.ZodType<string, string> {
+  const name = options.name ?? "an address";
+  return z.string().transform((value, ctx) => {
+    const fail = (message: string) => {
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    };
+    const text = value.trim();
+    let full = text;
+    const scheme = SCHEME.exec(text)?.[1]?.toLowerCase();
+    if (scheme === undefined) {
+      const match = HOST_PORT.exec(text);
+      if (!match) return fail(EXAMPLE);
+      full = `${match[3] === "443" ? "https" : "http"}://${text}`;
+    } else if (scheme !== "http" && scheme !== "https") {
+      return fail(
+        `scheme "${scheme}:" is not supported; use http:// (plaintext) or https:// (TLS)`,
+      );
+    }
+    const port = /^[^/]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):(\d+)/.exec(full)?.[1];
+    if (port !== undefined && Number(port) > 65_535) return fail(`port ${port} is out of range`);
+    let url: URL;
+    try {
+      url = new URL(full);
+    } catch {
+      return fail(EXAMPLE);
+    }
+    if (!url.hostname) return fail(EXAMPLE);
+    if (options.credentials === false && (url.username || url.password)) {
+      return fail(`${name} takes no user:password; use apiKey or headers`);
+    }
+    if (url.search || url.hash) return fail(`${name} takes no query or fragment`);
+    if (options.path === false && url.pathname !== "/") return fail(`${name} takes no path`);
+    return full;
+  });
+}

@@ -7,14 +7,23 @@ import { z } from "zod";
 import { messageOf, ServerError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { safeUrl } from "../../src/redact.ts";
-import { optionalString } from "../../src/units.ts";
+import { TimeoutError } from "../../src/retry.ts";
+import { address, optionalString } from "../../src/units.ts";
 import { stringifyJson } from "./json.ts";
 
 /** Options every Weaviate plugin takes. */
 export const connectionOptions = {
-  url: z.url().default("http://localhost:8080").describe("Weaviate REST address"),
-  grpcUrl: optionalString().pipe(z.url().optional())
-    .describe("Weaviate gRPC address; defaults to the REST host on port 50051"),
+  url: address({ name: "a REST address" }).default("http://localhost:8080").describe(
+    'Weaviate REST address: "http://host:8080", "https://host", or "host:port" ' +
+      "(http; https on port 443)",
+  ),
+  grpcUrl: optionalString()
+    .pipe(address({ name: "a gRPC address", path: false, credentials: false }).optional())
+    .describe(
+      'Weaviate gRPC address: "http://host:50051" (plaintext), "https://host:443" (TLS), or ' +
+        '"host:port" (plaintext; TLS on port 443); defaults to the REST host on port 50051, ' +
+        "with TLS when the REST address is https",
+    ),
   apiKey: optionalString().describe("API key (sent as a Bearer token); never logged"),
   headers: z.record(z.string(), z.string()).default({})
     .describe("Extra HTTP headers, e.g. a vectorizer's API key; values never logged"),
@@ -67,12 +76,17 @@ export async function connectWeaviate(
     ...(config.apiKey ? { Authorization: `Bearer ${config.apiKey}` } : {}),
   };
 
-  const call = async <T>(
+  const shownBase = safeUrl(restBase);
+  // `firstContact`: nothing answered yet, so a refused connection or an unknown
+  // host is a wrong address (or a server not started), not a restart: fail at once.
+  const request = async <T>(
     method: string,
     path: string,
-    body?: unknown,
-    options: { signal?: AbortSignal } = {},
+    body: unknown,
+    signal: AbortSignal,
+    firstContact: boolean,
   ): Promise<T> => {
+    const action = `Cannot ${method} ${shownBase}${path}`;
     let res: Response;
     try {
       res = await fetch(`${restBase}${path}`, {
@@ -82,23 +96,42 @@ export async function connectWeaviate(
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body: stringifyJson(body) }),
-        signal: options.signal ?? ctx.signal,
+        signal,
       });
     } catch (error) {
-      throw new ServerError(`Cannot ${method} ${path}: ${messageOf(error)}`);
+      throw networkError(action, rest, error, signal, firstContact);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (error) {
+      throw networkError(action, rest, error, signal, false);
+    }
     if (!res.ok) {
       const retryable = res.status === 429 || res.status >= 500;
       throw new ServerError(
-        `Cannot ${method} ${path}: HTTP ${res.status} ${describeBody(text)}`,
+        `${action}: HTTP ${res.status} ${describeBody(text)}`,
         { status: res.status, retryable },
       );
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      const why = "the answer is not JSON (is this Weaviate's REST address?)";
+      throw new ServerError(`${action}: ${why}`, { status: res.status, retryable: false });
+    }
   };
+  const call = <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> => request<T>(method, path, body, options.signal ?? ctx.signal, false);
 
-  const meta = await ctx.retry(() => call<{ version: string }>("GET", "/v1/meta"));
+  const meta = await ctx.retry((signal) =>
+    request<{ version: string }>("GET", "/v1/meta", undefined, signal, true)
+  );
   let client: Promise<WeaviateClient> | undefined;
   const connect = () =>
     weaviate.connectToCustom({
@@ -124,6 +157,79 @@ export async function connectWeaviate(
     grpcAddress: grpc,
     rest: call,
   };
+}
+
+/** Why a request got no answer; classified once, for the message and for retries. */
+export type NetworkFailure = "refused" | "dns" | "timeout" | "reset" | "blocked" | "tls" | "other";
+
+/**
+ * Classifies what `fetch` (or a socket) threw, looking through its causes, and
+ * says it in a few words: `connection refused`, `host "x" not found (DNS)`, ….
+ */
+export function classifyNetworkError(
+  error: unknown,
+  url: URL,
+): { failure: NetworkFailure; reason: string } {
+  const texts: string[] = [];
+  let innermost: unknown = error;
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 8; depth++) {
+    innermost = e;
+    const code = (e as { code?: unknown })?.code;
+    texts.push(e instanceof Error ? `${e.name}: ${e.message} ${code ?? ""}` : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const all = texts.join(" | ");
+  if (/connection refused|ECONNREFUSED/i.test(all)) {
+    return { failure: "refused", reason: "connection refused" };
+  }
+  if (
+    /dns error|failed to lookup address|ENOTFOUND|EAI_AGAIN|EAI_NONAME|name or service not known|nodename nor servname|no address associated/i
+      .test(all)
+  ) {
+    return { failure: "dns", reason: `host "${url.hostname}" not found (DNS)` };
+  }
+  if (/requests to port \d+ are blocked/i.test(all)) {
+    return {
+      failure: "blocked",
+      reason: `fetch refuses port ${url.port} (a "bad port" of the Fetch standard); use another`,
+    };
+  }
+  if (/TimeoutError|timed out|ETIMEDOUT/i.test(all)) {
+    return { failure: "timeout", reason: "timed out" };
+  }
+  if (/certificate|InvalidCertificate|tls handshake|ssl|UnknownIssuer/i.test(all)) {
+    return { failure: "tls", reason: `TLS failed: ${detail(innermost)}` };
+  }
+  if (/connection reset|ECONNRESET|broken pipe|EPIPE|connection closed|unexpected eof/i.test(all)) {
+    return { failure: "reset", reason: "connection reset" };
+  }
+  return { failure: "other", reason: detail(innermost) };
+}
+
+/** The innermost message without Deno's `error sending request for url (…): ` preamble. */
+function detail(error: unknown): string {
+  return messageOf(error).replace(/^error sending request for url \([^)]*\):\s*/i, "") ||
+    "no answer";
+}
+
+/**
+ * The error for a request that got no answer. Refused connections and unknown
+ * hosts are worth retrying later in a run (a server restarting), not at first contact.
+ */
+function networkError(
+  action: string,
+  url: URL,
+  error: unknown,
+  signal: AbortSignal,
+  firstContact: boolean,
+): Error {
+  if (signal.aborted && !(signal.reason instanceof TimeoutError)) {
+    return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+  }
+  const { failure, reason } = classifyNetworkError(signal.aborted ? signal.reason : error, url);
+  const fatal = failure === "blocked" || failure === "tls" ||
+    (firstContact && (failure === "refused" || failure === "dns"));
+  return new ServerError(`${action}: ${reason}`, { cause: error, retryable: !fatal });
 }
 
 function describeBody(text: string): string {

@@ -49,7 +49,7 @@ Deno.test("main(['plugins', name]) shows the plugin's options with types and def
 
   const reader = capture();
   assert.equal(await main(["plugins", "weaviate-reader"], reader), 0);
-  assert.ok(reader.stdout.includes('  url: url (default "http://localhost:8080")'));
+  assert.ok(reader.stdout.includes('  url: string (default "http://localhost:8080")'));
   assert.ok(reader.stdout.includes("  pageSize: integer (default 500)"));
   assert.ok(reader.stdout.includes('  collections: string[] (default ["*"])'));
   assert.ok(reader.stdout.includes("  apiKey: string (optional)"));
@@ -176,4 +176,85 @@ Deno.test("main(['run', file, '--dry-run']) masks the password of a URL given wi
   const output = io.stdout.join("\n");
   assert.ok(!output.includes("p4ssw0rd-xyz"), output);
   assert.ok(output.includes('"url":"https://***@weaviate.example.com'), output);
+});
+
+/**
+ * Writes `text` (with `$DIR` replaced by the directory) to a pipeline file in a
+ * new temporary directory and calls `fn` with its path.
+ */
+async function withPipeline(text: string, fn: (file: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "weft-cli-test-" });
+  try {
+    const file = join(dir, "p.yaml");
+    await Deno.writeTextFile(file, text.replaceAll("$DIR", dir));
+    await fn(file);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A local TCP port that nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test("main(['run', file]) fails at once, naming address and cause, when nothing listens", async () => {
+  const port = closedPort();
+  const text = `name: refused
+source:
+  use: weaviate-reader
+  with:
+    url: http://127.0.0.1:${port}
+sink:
+  use: file-writer
+  with:
+    path: $DIR/never-written
+runtime:
+  progressInterval: 0
+`;
+  await withPipeline(text, async (file) => {
+    const io = capture();
+    const started = performance.now();
+    const code = await main(["run", file, "--log-level", "silent"], io);
+    const elapsed = performance.now() - started;
+    assert.equal(code, 1);
+    assert.equal(
+      io.stderr.at(-1),
+      `weft: [weaviate-reader] step "source": Cannot GET http://127.0.0.1:${port}/v1/meta: ` +
+        "connection refused",
+    );
+    // The default policy (6 tries from 250 ms) would wait seconds before giving up.
+    assert.ok(elapsed < 1000, `took ${Math.round(elapsed)} ms`);
+    assert.ok(io.stderr.includes("  retries          0"), io.stderr.join("\n"));
+  });
+});
+
+Deno.test("main(['run', file]) fails at once, naming the host, when it does not resolve", async () => {
+  const text = `name: dns
+source:
+  use: weaviate-reader
+  with:
+    url: http://weft-no-such-host.invalid:8080
+sink:
+  use: file-writer
+  with:
+    path: $DIR/never-written
+runtime:
+  progressInterval: 0
+`;
+  await withPipeline(text, async (file) => {
+    const io = capture();
+    const started = performance.now();
+    assert.equal(await main(["run", file, "--log-level", "silent"], io), 1);
+    assert.ok(performance.now() - started < 2000);
+    assert.equal(
+      io.stderr.at(-1),
+      'weft: [weaviate-reader] step "source": Cannot GET ' +
+        'http://weft-no-such-host.invalid:8080/v1/meta: host "weft-no-such-host.invalid" ' +
+        "not found (DNS)",
+    );
+  });
 });

@@ -432,3 +432,67 @@ Deno.test("loadPipeline() reports a missing file as a PipelineError", async () =
     }
   });
 });
+
+/** The parsed options of the built-in weaviate-reader after `with:` lines. */
+async function readerOptions(lines: string[]): Promise<Record<string, unknown>> {
+  const text = `name: t\nsource:\n  use: weaviate-reader\n  with:\n${
+    lines.map((l) => `    ${l}\n`).join("")
+  }sink:\n  use: file-writer\n  with:\n    path: /tmp/weft-never-written\n`;
+  const pipeline = await parsePipeline(text, "p.yaml", { registry, env: noEnv });
+  return pipeline.source.config as Record<string, unknown>;
+}
+
+Deno.test("parsePipeline() takes host:port addresses as http, or https on port 443", async () => {
+  assert.deepEqual(
+    await readerOptions(["url: localhost:8080", "grpcUrl: localhost:50051"]).then((c) => [
+      c.url,
+      c.grpcUrl,
+    ]),
+    ["http://localhost:8080", "http://localhost:50051"],
+  );
+  const cloud = await readerOptions([
+    "url: abc.weaviate.cloud:443",
+    "grpcUrl: grpc-abc.weaviate.cloud:443",
+  ]);
+  assert.equal(cloud.url, "https://abc.weaviate.cloud:443");
+  assert.equal(cloud.grpcUrl, "https://grpc-abc.weaviate.cloud:443");
+  const ip = await readerOptions(["url: 127.0.0.1:8080/base", "grpcUrl: '[::1]:50051'"]);
+  assert.equal(ip.url, "http://127.0.0.1:8080/base");
+  assert.equal(ip.grpcUrl, "http://[::1]:50051");
+  // Whatever was written, the result is a full URL.
+  assert.equal(new URL(ip.grpcUrl as string).port, "50051");
+  const written = await readerOptions(["url: https://h.example:8443", "grpcUrl: http://h:1"]);
+  assert.equal(written.url, "https://h.example:8443");
+  assert.equal(written.grpcUrl, "http://h:1");
+});
+
+Deno.test("parsePipeline() rejects what is not an http(s) address, at the value", async () => {
+  const text = `name: t
+source:
+  use: weaviate-reader
+  with:
+    url: localhost
+    grpcUrl: grpc://localhost:50051
+sink:
+  use: weaviate-writer
+  with:
+    url: ftp://h:21
+    grpcUrl: http://h:50051/path
+`;
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues.map(formatIssue), [
+    'p.yaml:5:10: source.with.url: expected an address like "http://localhost:8080" or ' +
+    '"localhost:8080" (no scheme means http, or https on port 443)',
+    'p.yaml:6:14: source.with.grpcUrl: scheme "grpc:" is not supported; use http:// ' +
+    "(plaintext) or https:// (TLS)",
+    'p.yaml:10:10: sink.with.url: scheme "ftp:" is not supported; use http:// (plaintext) or ' +
+    "https:// (TLS)",
+    "p.yaml:11:14: sink.with.grpcUrl: a gRPC address takes no path",
+  ]);
+  const more = await issuesOf(VALID.replace("pageSize: 10", "url: http://\n    grpcUrl: h:99999"));
+  assert.deepEqual(more.map(formatIssue), [
+    'p.yaml:5:10: source.with.url: expected an address like "http://localhost:8080" or ' +
+    '"localhost:8080" (no scheme means http, or https on port 443)',
+    "p.yaml:6:14: source.with.grpcUrl: port 99999 is out of range",
+  ]);
+});
