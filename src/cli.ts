@@ -27,7 +27,7 @@ Usage:
 
 Options:
   --set path=value     Override a value in the pipeline, e.g. --set source.with.collections=[Articles]
-  --dry-run            Validate and print the resolved plan; read and write nothing
+  --dry-run            Validate and print the resolved plan, secrets masked; read and write nothing
   --yes                Confirm destructive steps (clear, replace) without asking
   --against URL        verify: the Weaviate to compare with
   --collection NAME    verify: only this collection of the source
@@ -149,46 +149,58 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
     return 2;
   }
 
+  // Secret-looking variables used in the file are masked in the plan and in the run's output.
+  const redactor = new Redactor();
   let pipeline;
   try {
-    pipeline = await loadPipeline(file, { registry, sets: values.set });
+    pipeline = await loadPipeline(file, { registry, sets: values.set, redactor });
   } catch (error) {
-    if (error instanceof PipelineError) {
-      io.err(error.message);
-      return 2;
-    }
-    throw error;
+    const message = error instanceof PipelineError
+      ? error.message
+      : `${file}: Cannot load pipeline: ${messageOf(error)}`;
+    io.err(redactor.redact(message));
+    return 2;
   }
-  const redactor = new Redactor();
   for (const step of [pipeline.source, ...pipeline.transforms, pipeline.sink]) {
     redactor.addFromConfig(step.config);
   }
 
   if (command === "validate" || values["dry-run"]) {
     const steps = [pipeline.source, ...pipeline.transforms, pipeline.sink];
-    io.out(`${file}: valid pipeline "${pipeline.name}"`);
+    io.out(redactor.redact(`${file}: valid pipeline "${pipeline.name}"`));
     if (values["dry-run"]) {
       io.out("Dry run: nothing is read or written. Plan:");
       for (const step of steps) {
         io.out(`  ${step.id}: ${step.plugin.name}`);
-        io.out(`    ${JSON.stringify(redactor.redactValue(step.config))}`);
+        io.out(`    ${planJson(redactor.redactValue(step.config))}`);
       }
     }
     return 0;
   }
 
-  return await execute(pipeline, { level, format, confirmed: values.yes }, io);
+  return await execute(pipeline, { level, format, confirmed: values.yes, redactor }, io);
+}
+
+/** A step's options on one line; what JSON cannot hold is shown by its type. */
+function planJson(config: unknown): string {
+  return JSON.stringify(config, (_key, value) => {
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    if (typeof value === "function" || typeof value === "symbol") return `(${typeof value})`;
+    return value;
+  }) ?? "null";
 }
 
 interface ExecuteOptions {
   level: LogLevel;
   format: LogFormat;
   confirmed: boolean;
+  redactor?: Redactor;
 }
 
 /** Runs a resolved pipeline with signal handling; returns the exit code. */
 async function execute(pipeline: ResolvedPipeline, options: ExecuteOptions, io: CliIO) {
-  const redactor = new Redactor();
+  const redactor = options.redactor ?? new Redactor();
   for (const step of [pipeline.source, ...pipeline.transforms, pipeline.sink]) {
     redactor.addFromConfig(step.config);
   }

@@ -8,12 +8,17 @@
 /** Result of {@linkcode interpolate}. */
 export interface Interpolated {
   value: string;
-  /** Variables that were unset and had no default. */
+  /** Variables that were unset and had no default, once each. */
   missing: string[];
-  /** Problems with the syntax itself, e.g. an unclosed `${`. */
+  /**
+   * Problems with the syntax itself, e.g. an unclosed `${`. They name a
+   * position, never the text: a value may hold a secret.
+   */
   errors: string[];
   /** Whether anything was substituted. */
   changed: boolean;
+  /** Variables whose value (not a default) went into `value`, once each. */
+  substituted: string[];
 }
 
 const NAME = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*))?$/;
@@ -23,7 +28,8 @@ export function interpolate(
   text: string,
   env: (name: string) => string | undefined,
 ): Interpolated {
-  const missing: string[] = [];
+  const missing = new Set<string>();
+  const substituted = new Set<string>();
   const errors: string[] = [];
   let changed = false;
   let out = "";
@@ -46,7 +52,7 @@ export function interpolate(
       else if (text[j] === "}") depth--;
     }
     if (depth > 0) {
-      errors.push(`unclosed "\${" in "${text}"`);
+      errors.push(`unclosed "\${" at character ${i + 1} of the value`);
       out += text.slice(i);
       break;
     }
@@ -54,16 +60,22 @@ export function interpolate(
     const match = NAME.exec(inner);
     changed = true;
     if (!match) {
-      errors.push(`"\${${inner}}" is not a variable reference like \${NAME} or \${NAME:-default}`);
+      errors.push(
+        `"\${" at character ${i + 1} of the value does not start a variable reference ` +
+          "like ${NAME} or ${NAME:-default}",
+      );
     } else {
       const [, name, op, fallback = ""] = match;
       const found = env(name!);
       if (op === ":-" && !found) out += fallback;
       else if (op === "-" && found === undefined) out += fallback;
-      else if (found === undefined) missing.push(name!);
-      else out += found;
+      else if (found === undefined) missing.add(name!);
+      else {
+        out += found;
+        substituted.add(name!);
+      }
     }
     i = j;
   }
-  return { value: out, missing, errors, changed };
+  return { value: out, missing: [...missing], errors, changed, substituted: [...substituted] };
 }

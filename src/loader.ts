@@ -8,7 +8,7 @@ import { isMap, isScalar, isSeq, LineCounter, parse, parseDocument, visit } from
 import type { Document, Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { closest } from "./_closest.ts";
-import { PipelineError, type PipelineIssue } from "./errors.ts";
+import { messageOf, PipelineError, type PipelineIssue } from "./errors.ts";
 import { interpolate } from "./interpolate.ts";
 import {
   pipelineSchema,
@@ -17,6 +17,7 @@ import {
   stepSchema,
 } from "./pipeline.ts";
 import type { AnyPlugin, PluginKind } from "./plugin.ts";
+import { isSecretVariable, Redactor } from "./redact.ts";
 import { importPlugin, isPluginPath, type PluginRegistry } from "./registry.ts";
 
 /** Options of {@linkcode loadPipeline}. */
@@ -27,6 +28,12 @@ export interface LoadOptions {
   sets?: string[];
   /** Environment lookup; defaults to `Deno.env.get`. */
   env?: (name: string) => string | undefined;
+  /**
+   * Receives the values of variables whose names look secret (`*_KEY`,
+   * `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, …) used in the file, and the values
+   * of secret options; problems are reported with them masked.
+   */
+  redactor?: Redactor;
 }
 
 type Path = (string | number)[];
@@ -37,7 +44,13 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
+    const why = error instanceof Deno.errors.NotFound
+      ? "file not found"
+      : error instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : messageOf(error);
     throw new PipelineError([{ file, path: "", message: `Cannot read pipeline: ${why}` }]);
   }
   return await parsePipeline(text, file, options);
@@ -72,18 +85,53 @@ export async function parsePipeline(
   }
 
   const setPaths = applySets(doc, options.sets ?? [], issues);
-  interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), issues, at);
-
   const locate = (path: Path, message: string, key = false): PipelineIssue => {
-    const set = setPaths.find((p) => dotted(path).startsWith(dotted(splitSetPath(p))));
+    const set = setPaths.find((p) => startsWith(path, splitSetPath(p)));
     if (set) return { file: `--set ${set}`, path: dotted(path), message };
     return at(nodeAt(doc, path, key), path, message);
   };
+  const redactor = options.redactor ?? new Redactor();
+  // A value with a variable problem would also fail its schema: report it once.
+  const flagged: string[] = [];
+  interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), redactor, (p, m) => {
+    flagged.push(dotted(p));
+    issues.push(locate(p, m));
+  });
+  const report = (found: PipelineIssue[]) => {
+    for (const issue of found) {
+      const under = (f: string) =>
+        issue.path === f || issue.path.startsWith(`${f}.`) || issue.path.startsWith(`${f}[`);
+      if (!flagged.some(under)) issues.push(issue);
+    }
+  };
 
   // Steps are checked even when the file around them is not, so every problem shows at once.
-  const raw = doc.toJS() as Record<string, unknown> | null;
+  // An alias inside its own anchor would make a cyclic value that nothing downstream can walk.
+  const cycles: PipelineIssue[] = [];
+  visit(doc, {
+    Alias(key, node, ancestry) {
+      if (ancestry.includes(node.resolve(doc) as never)) {
+        cycles.push(
+          at(node, pathOf(ancestry, key), `alias *${node.source} is inside its own anchor`),
+        );
+      }
+    },
+  });
+  if (cycles.length) throw new PipelineError(sortIssues([...issues, ...cycles]));
+  let raw: Record<string, unknown> | null;
+  try {
+    raw = doc.toJS() as Record<string, unknown> | null;
+  } catch (error) {
+    // yaml's limit on alias expansion (a "billion laughs" document).
+    throw new PipelineError([{
+      file,
+      path: "",
+      message: `Cannot expand aliases: ${messageOf(error)}`,
+    }]);
+  }
+  redactor.addFromConfig(raw);
   const parsed = pipelineSchema.safeParse(raw);
-  if (!parsed.success) issues.push(...zodIssues(parsed.error, [], pipelineSchema, locate));
+  if (!parsed.success) report(zodIssues(parsed.error, [], pipelineSchema, locate));
   const baseDir = dirname(resolve(file));
 
   const resolveStep = async (
@@ -120,7 +168,7 @@ export async function parsePipeline(
     }
     const config = plugin.config.safeParse(step.with);
     if (!config.success) {
-      issues.push(...zodIssues(config.error, [...path, "with"], plugin.config, locate));
+      report(zodIssues(config.error, [...path, "with"], plugin.config, locate));
       return undefined;
     }
     return { id: step.id ?? defaultId, plugin, config: config.data };
@@ -135,7 +183,8 @@ export async function parsePipeline(
   }
   const sink = await resolveStep(raw?.sink, ["sink"], "sink", "sink");
   if (issues.length || !parsed.success || !source || !sink) {
-    throw new PipelineError(sortIssues(issues));
+    const masked = issues.map((issue) => ({ ...issue, message: redactor.redact(issue.message) }));
+    throw new PipelineError(sortIssues(masked));
   }
   const data = parsed.data;
   return { name: data.name, file, source, transforms, sink, runtime: data.runtime };
@@ -150,42 +199,113 @@ function applySets(doc: Document, sets: string[], issues: PipelineIssue[]): stri
       continue;
     }
     const key = set.slice(0, eq);
-    const raw = set.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = parse(raw) ?? raw;
-    } catch {
-      // Not YAML: keep the text as it is.
+    const prepared = prepareSetPath(doc, splitSetPath(key));
+    if (typeof prepared === "string") {
+      issues.push({ file: "--set", path: key, message: prepared });
+      continue;
     }
-    const path = splitSetPath(key);
-    doc.setIn(path, doc.createNode(value));
+    doc.setIn(prepared, doc.createNode(parseSetValue(set.slice(eq + 1))));
     paths.push(key);
   }
   return paths;
+}
+
+/**
+ * Checks that `path` leads through mappings and lists (empty values become
+ * one); returns the path with keys typed as `doc.setIn` needs them, or what is wrong.
+ */
+function prepareSetPath(doc: Document, path: Path): Path | string {
+  if (path.some((segment) => segment === "")) return "empty key in the path";
+  const out: Path = [];
+  let node: unknown = doc.contents;
+  for (const [i, segment] of path.entries()) {
+    const here = path.slice(0, i).join(".");
+    const next = path[i + 1];
+    const fill = (value: unknown) =>
+      next !== undefined && (value == null || (isScalar(value) && value.value == null))
+        ? doc.createNode(typeof next === "number" ? [] : {})
+        : value;
+    if (isMap(node)) {
+      const pair = node.items.find((p) =>
+        isScalar(p.key) && String(p.key.value) === String(segment)
+      );
+      if (!pair) return [...out, String(segment), ...path.slice(i + 1)];
+      out.push((pair.key as { value: string | number }).value);
+      pair.value = fill(pair.value);
+      node = pair.value;
+    } else if (isSeq(node)) {
+      if (typeof segment !== "number") return `"${here}" is a list, not a mapping`;
+      const n = node.items.length;
+      if (segment > n) {
+        return `index ${segment} is past the end of "${here}" (${n} item${n === 1 ? "" : "s"})`;
+      }
+      out.push(segment);
+      if (segment === n) return [...out, ...path.slice(i + 1)];
+      node.items[segment] = fill(node.items[segment]);
+      node = node.items[segment];
+    } else {
+      const expected = typeof segment === "number" ? "list" : "mapping";
+      return `"${here}" is ${kindOf(node)}, not a ${expected}`;
+    }
+  }
+  return out;
+}
+
+function kindOf(node: unknown): string {
+  if (!isScalar(node)) return "not a collection";
+  const value = node.value;
+  if (typeof value === "string") return "a string";
+  if (typeof value === "number") return "a number";
+  if (typeof value === "boolean") return "a boolean";
+  return "a plain value";
+}
+
+/**
+ * A `--set` value as YAML (`3`, `[a, b]`, `null`, `~`); `x=` is an empty
+ * string, and text that is not one YAML value (`#x`, `!!foo bar`) stays text.
+ */
+function parseSetValue(raw: string): unknown {
+  if (raw === "") return "";
+  try {
+    const parsed = parseDocument(raw);
+    if (parsed.errors.length || parsed.warnings.length) return raw;
+    const value = parsed.toJS();
+    if (value == null && !/^\s*(~|null|Null|NULL)\s*$/.test(raw)) return raw;
+    return value;
+  } catch {
+    return raw;
+  }
 }
 
 function splitSetPath(key: string): Path {
   return key.split(".").map((s) => /^\d+$/.test(s) ? Number(s) : s);
 }
 
+/** Whether `path` is `prefix` or lies under it. */
+function startsWith(path: Path, prefix: Path): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
+}
+
 function interpolateDocument(
   doc: Document,
   env: (name: string) => string | undefined,
-  issues: PipelineIssue[],
-  at: (node: YamlNode | undefined, path: Path, message: string) => PipelineIssue,
+  redactor: Redactor,
+  problem: (path: Path, message: string) => void,
 ): void {
   visit(doc, {
     Scalar(key, node, ancestry) {
       if (key === "key" || typeof node.value !== "string") return;
       const result = interpolate(node.value, env);
       if (!result.changed && result.errors.length === 0) return;
-      for (const name of result.missing) {
-        issues.push(at(node, pathOf(ancestry), `environment variable ${name} is not set`));
-      }
-      for (const error of result.errors) issues.push(at(node, pathOf(ancestry), error));
+      const path = pathOf(ancestry, key);
+      for (const name of result.missing) problem(path, `environment variable ${name} is not set`);
+      for (const error of result.errors) problem(path, error);
+      const secret = result.substituted.filter(isSecretVariable);
+      for (const name of secret) redactor.add(env(name));
       let value: unknown = result.value;
-      // An unquoted `${PORT}` becomes a number, as if it had been written there.
-      if (node.type === "PLAIN" && result.value !== "") {
+      // An unquoted `${PORT}` becomes a number, as if it had been written there
+      // (a secret stays text: a numeric token is still a string option).
+      if (node.type === "PLAIN" && result.value !== "" && secret.length === 0) {
         try {
           const typed = parse(result.value);
           if (typeof typed === "number" || typeof typed === "boolean") value = typed;
@@ -198,7 +318,8 @@ function interpolateDocument(
   });
 }
 
-function pathOf(ancestry: readonly unknown[]): Path {
+/** The path of a node from its ancestors and its own key (an index in a list). */
+function pathOf(ancestry: readonly unknown[], key: unknown): Path {
   const path: Path = [];
   for (let i = 0; i < ancestry.length; i++) {
     const item = ancestry[i];
@@ -208,6 +329,8 @@ function pathOf(ancestry: readonly unknown[]): Path {
       path.push(isScalar(k) ? String(k.value) : String(k));
     } else if (isSeq(item) && next !== undefined) {
       path.push(item.items.indexOf(next as never));
+    } else if (isSeq(item) && typeof key === "number") {
+      path.push(key);
     }
   }
   return path;

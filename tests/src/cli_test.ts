@@ -193,6 +193,80 @@ async function withPipeline(text: string, fn: (file: string) => Promise<void>): 
   }
 }
 
+/** Sets environment variables for the length of `fn`. */
+async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  for (const [name, value] of Object.entries(vars)) Deno.env.set(name, value);
+  try {
+    await fn();
+  } finally {
+    for (const name of Object.keys(vars)) Deno.env.delete(name);
+  }
+}
+
+Deno.test("main(['run', file, '--dry-run']) masks header values and secret variables", async () => {
+  const text = `name: dry
+source:
+  use: weaviate-reader
+  with:
+    url: \${WEFT_TEST_URL}
+    headers:
+      X-Aws-Access-Key: AKIAHEADERVALUE
+      X-Trace: \${WEFT_TEST_TRACE}
+    collections: ["\${WEFT_TEST_SERVICE_KEY}"]
+sink:
+  use: file-writer
+  with:
+    path: ./out-\${WEFT_TEST_DB_PASSWORD}
+`;
+  await withPipeline(text, async (file) => {
+    await withEnv({
+      WEFT_TEST_URL: "http://weaviate.internal:8080",
+      WEFT_TEST_TRACE: "trace-value-1",
+      WEFT_TEST_SERVICE_KEY: "svc-key-value-2",
+      WEFT_TEST_DB_PASSWORD: "db-pass-value-3",
+    }, async () => {
+      const io = capture();
+      assert.equal(await main(["run", file, "--dry-run"], io), 0, io.stderr.join("\n"));
+      const output = io.stdout.join("\n");
+      for (const secret of ["AKIAHEADERVALUE", "trace-value-1", "svc-key-value-2", "db-pass"]) {
+        assert.ok(!output.includes(secret), output);
+      }
+      const source = JSON.parse(io.stdout[3]!.trim());
+      assert.equal(source.url, "http://weaviate.internal:8080");
+      assert.deepEqual(source.headers, { "X-Aws-Access-Key": "***", "X-Trace": "***" });
+      assert.deepEqual(source.collections, ["***"]);
+      assert.equal(JSON.parse(io.stdout[5]!.trim()).path, "./out-***");
+    });
+  });
+});
+
+Deno.test("main(['validate', file]) does not echo a value with a ${ syntax error", async () => {
+  const text = `name: t
+source:
+  use: weaviate-reader
+  with:
+    apiKey: "sk-live-abcdef\${"
+sink:
+  use: file-writer
+  with:
+    path: ./out
+`;
+  await withPipeline(text, async (file) => {
+    const io = capture();
+    assert.equal(await main(["validate", file], io), 2);
+    assert.deepEqual(io.stderr, [
+      `${file}:5:13: source.with.apiKey: unclosed "\${" at character 15 of the value`,
+    ]);
+  });
+});
+
+Deno.test("main(['validate', file, '--set', 'name.x=1']) exits 2 with one line", async () => {
+  const io = capture();
+  assert.equal(await main(["validate", BACKUP, "--set", "name.x=1"], io), 2);
+  assert.deepEqual(io.stderr, ['--set: name.x: "name" is a string, not a mapping']);
+  assert.deepEqual(io.stdout, []);
+});
+
 /** A local TCP port that nothing listens on. */
 function closedPort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

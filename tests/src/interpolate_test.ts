@@ -12,6 +12,7 @@ Deno.test("interpolate() substitutes ${VAR} wherever it appears", () => {
     missing: [],
     errors: [],
     changed: true,
+    substituted: ["HOST", "PORT"],
   });
 });
 
@@ -26,6 +27,7 @@ Deno.test("interpolate() leaves text without ${ alone", () => {
     missing: [],
     errors: [],
     changed: false,
+    substituted: [],
   });
   assert.deepEqual(lookups, []);
 });
@@ -82,10 +84,10 @@ Deno.test("interpolate() does not interpolate values again", () => {
   assert.equal(result.value, "${B}");
 });
 
-Deno.test("interpolate() reports an unclosed ${ and keeps the text", () => {
+Deno.test("interpolate() reports an unclosed ${ by position and keeps the text", () => {
   const result = interpolate("a ${B:-{c}", envOf({ B: "x" }));
   assert.equal(result.value, "a ${B:-{c}");
-  assert.deepEqual(result.errors, ['unclosed "${" in "a ${B:-{c}"']);
+  assert.deepEqual(result.errors, ['unclosed "${" at character 3 of the value']);
 });
 
 Deno.test("interpolate() reports a reference that is not a variable name", () => {
@@ -93,8 +95,28 @@ Deno.test("interpolate() reports a reference that is not a variable name", () =>
     const result = interpolate(`x\${${inner}}y`, envOf({}));
     assert.equal(result.value, "xy", inner);
     assert.deepEqual(result.errors, [
-      `"\${${inner}}" is not a variable reference like \${NAME} or \${NAME:-default}`,
+      '"${" at character 2 of the value does not start a variable reference like ${NAME} or ' +
+      "${NAME:-default}",
     ], inner);
     assert.equal(result.changed, true);
   }
+});
+
+Deno.test("interpolate() errors never echo the text around them", () => {
+  const secret = "sk-live-0123456789";
+  for (const text of [`${secret}\${`, `\${!${secret}}`, `\${A:+${secret}}`, `\${A:-${secret}`]) {
+    const result = interpolate(text, envOf({}));
+    assert.equal(result.errors.length, 1, text);
+    assert.ok(!result.errors[0]!.includes(secret), result.errors[0]!);
+  }
+});
+
+Deno.test("interpolate() lists the variables whose values were used, once each", () => {
+  const env = envOf({ A: "a", B: "", C: "c" });
+  assert.deepEqual(interpolate("${A}${A}${B:-d}${C-x}${D:-e}${B}", env).substituted, [
+    "A",
+    "C",
+    "B",
+  ]);
+  assert.deepEqual(interpolate("${Z}${Z}", env).missing, ["Z"]);
 });

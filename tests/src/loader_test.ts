@@ -6,6 +6,7 @@ import { formatIssue, PipelineError, type PipelineIssue } from "../../src/errors
 import { type LoadOptions, loadPipeline, parsePipeline } from "../../src/loader.ts";
 import type { ResolvedPipeline } from "../../src/pipeline.ts";
 import { definePlugin } from "../../src/plugin.ts";
+import { Redactor } from "../../src/redact.ts";
 import { PluginRegistry } from "../../src/registry.ts";
 
 const registry = new PluginRegistry(builtinPlugins);
@@ -213,7 +214,7 @@ Deno.test("parsePipeline() reports an unclosed ${ instead of using the text as i
     line: 9,
     col: 11,
     path: "sink.with.path",
-    message: 'unclosed "${" in "${OUT_DIR"',
+    message: 'unclosed "${" at character 1 of the value',
   }]);
 });
 
@@ -495,4 +496,150 @@ sink:
     '"localhost:8080" (no scheme means http, or https on port 443)',
     "p.yaml:6:14: source.with.grpcUrl: port 99999 is out of range",
   ]);
+});
+
+Deno.test("parsePipeline() reports --set into a plain value at the --set, naming the key", async () => {
+  const issues = await issuesOf(VALID, {
+    sets: ["name.x=1", "source.use.0=a", "source.with.pageSize.max=3", "sink..path=x"],
+  });
+  assert.deepEqual(issues.map(formatIssue), [
+    '--set: name.x: "name" is a string, not a mapping',
+    '--set: source.use.0: "source.use" is a string, not a list',
+    '--set: source.with.pageSize.max: "source.with.pageSize" is a number, not a mapping',
+    "--set: sink..path: empty key in the path",
+  ]);
+});
+
+Deno.test("parsePipeline() --set creates mappings and lists under empty keys, appends to lists", async () => {
+  const text = "name: t\nsource:\n  use: any-source\n  with:\n    list: [a]\n    empty:\n" +
+    "sink:\n  use: any-sink\n";
+  const pipeline = await parsePipeline(text, "p.yaml", {
+    registry: anyRegistry,
+    env: noEnv,
+    sets: ["source.with.empty.deep=1", "source.with.list.1=b"],
+  });
+  assert.deepEqual(pipeline.source.config, { list: ["a", "b"], empty: { deep: 1 } });
+  const issues = await issuesOf(text, { registry: anyRegistry, sets: ["source.with.list.3=x"] });
+  assert.deepEqual(issues.map(formatIssue), [
+    '--set: source.with.list.3: index 3 is past the end of "source.with.list" (1 item)',
+  ]);
+});
+
+Deno.test("parsePipeline() --set x=null sets null, x= sets an empty string", async () => {
+  const text = "name: t\nsource:\n  use: any-source\n  with:\n    a: 1\nsink:\n  use: any-sink\n";
+  const pipeline = await parsePipeline(text, "p.yaml", {
+    registry: anyRegistry,
+    env: noEnv,
+    sets: [
+      "source.with.a=null",
+      "source.with.b=",
+      "source.with.c=~",
+      "source.with.d=#not-a-comment",
+      "source.with.e='null'",
+      "source.with.f=!!foo bar",
+    ],
+  });
+  assert.deepEqual(pipeline.source.config, {
+    a: null,
+    b: "",
+    c: null,
+    d: "#not-a-comment",
+    e: "null",
+    f: "!!foo bar",
+  });
+});
+
+Deno.test("parsePipeline() reports an unset variable once per key", async () => {
+  const text = `name: t
+source:
+  use: weaviate-reader
+  with:
+    collections: ["\${COLLECTION}"]
+    url: http://\${HOST}:\${PORT}/\${HOST}
+sink:
+  use: file-writer
+  with:
+    path: /tmp/weft-never-written
+`;
+  const issues = await issuesOf(text);
+  assert.deepEqual(issues.map(formatIssue), [
+    "p.yaml:5:19: source.with.collections[0]: environment variable COLLECTION is not set",
+    "p.yaml:6:10: source.with.url: environment variable HOST is not set",
+    "p.yaml:6:10: source.with.url: environment variable PORT is not set",
+  ]);
+});
+
+Deno.test("parsePipeline() reports a variable problem in a --set value at the --set", async () => {
+  const issues = await issuesOf(VALID, { sets: ["source.with.apiKey=${NOPE}"] });
+  assert.deepEqual(issues.map(formatIssue), [
+    "--set source.with.apiKey: source.with.apiKey: environment variable NOPE is not set",
+  ]);
+});
+
+Deno.test("parsePipeline() syntax errors in ${ name the position, not the value", async () => {
+  const issues = await issuesOf(
+    VALID.replace("pageSize: 10", 'apiKey: "sk-live-abcdef${"\n    url: "${!sk-live-123456}"'),
+  );
+  const text = issues.map(formatIssue).join("\n");
+  assert.ok(!text.includes("sk-live"), text);
+  assert.deepEqual(issues.map(formatIssue), [
+    'p.yaml:5:13: source.with.apiKey: unclosed "${" at character 15 of the value',
+    'p.yaml:6:10: source.with.url: "${" at character 1 of the value does not start a ' +
+    "variable reference like ${NAME} or ${NAME:-default}",
+  ]);
+});
+
+Deno.test("parsePipeline() registers values of secret-looking variables with the redactor", async () => {
+  const redactor = new Redactor();
+  const env = envOf({
+    MY_SERVICE_KEY: "key-value-1234",
+    DB_PASSWORD: "hunter2-pw",
+    AUTH_TOKEN: "tok-abcdef",
+    WEAVIATE_URL: "http://db:8080",
+  });
+  const block = "    a: ${MY_SERVICE_KEY}\n    b: x-${DB_PASSWORD}\n    c: ${AUTH_TOKEN}\n" +
+    "    d: ${WEAVIATE_URL}\n";
+  const text = `name: t\nsource:\n  use: any-source\n  with:\n${block}sink:\n  use: any-sink\n`;
+  await parsePipeline(text, "p.yaml", { registry: anyRegistry, env, redactor });
+  assert.equal(
+    redactor.redact("key-value-1234 hunter2-pw tok-abcdef http://db:8080"),
+    "*** *** *** http://db:8080",
+  );
+});
+
+Deno.test("parsePipeline() masks secrets in its messages", async () => {
+  const env = envOf({ MY_API_KEY: "sk-secret-9999" });
+  const issues = await issuesOf(
+    VALID.replace("path: /tmp/weft-never-written", "path: /tmp/w\n    maxFileBytes: ${MY_API_KEY}"),
+    { env },
+  );
+  const text = issues.map(formatIssue).join("\n");
+  assert.ok(!text.includes("sk-secret-9999"), text);
+  assert.equal(issues.length, 1);
+});
+
+Deno.test("parsePipeline() reports aliases that cannot be expanded instead of crashing", async () => {
+  const selfRef = await issuesOf(
+    "name: t\nsource: {use: file-reader, with: {path: /x}}\n" +
+      "sink: {use: weaviate-writer, with: {overrides: &o {a: *o}}}\n",
+  );
+  assert.deepEqual(selfRef.map(formatIssue), [
+    "p.yaml:3:55: sink.with.overrides.a: alias *o is inside its own anchor",
+  ]);
+  let bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (let i = 1; i < 8; i++) {
+    bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(", ")}]\n`;
+  }
+  const expanded = await issuesOf(`${bomb}name: t\n`);
+  assert.equal(expanded.length, 1);
+  assert.match(formatIssue(expanded[0]!), /^p\.yaml: Cannot expand aliases: Excessive alias count/);
+});
+
+Deno.test("loadPipeline() reports a directory given as the pipeline file", async () => {
+  await withTempDir(async (dir) => {
+    await assert.rejects(loadPipeline(dir, { registry, env: noEnv }), (error: PipelineError) => {
+      assert.equal(error.message, `${dir}: Cannot read pipeline: it is a directory`);
+      return true;
+    });
+  });
 });
