@@ -500,42 +500,29 @@ class Writer {
   /**
    * Inserts `objects` with their references; refused objects are recorded,
    * the rest acknowledged. Weaviate refuses a reference to an object it does
-   * not hold yet: such objects are set aside (on disk) and written once every
-   * other object is there (`final`).
+   * not hold yet: such objects go to `waiting` (a file, by default the set-aside
+   * file written once every other object is there) instead of being refused.
    */
   async #insert(
     target: Target,
     sourceTenant: string | undefined,
     objects: WeftObject[],
-    final = false,
+    waiting: SpillFile | undefined = this.#deferred,
   ): Promise<void> {
     const tenant = this.#tenant(sourceTenant);
     let failures = await this.#send(target, tenant, objects);
-    let deferred = 0;
-    const waiting = failures.filter((f) => MISSING_TARGET.test(f.error));
-    if (waiting.length) {
-      const ids = new Set(waiting.map((f) => f.id));
-      const held = objects.filter((o) => ids.has(o.id));
+    let held = 0;
+    const missing = waiting ? failures.filter((f) => MISSING_TARGET.test(f.error)) : [];
+    if (missing.length) {
+      const ids = new Set(missing.map((f) => f.id));
       failures = failures.filter((f) => !ids.has(f.id));
-      if (!final) {
-        await this.#deferred.append(
-          held.map((o) =>
-            `${stringifyJson([target.source, sourceTenant ?? null])}\t${encodeObject(o)}`
-          ),
-        );
-        deferred = held.length;
-      } else {
-        // Objects that point at each other or at themselves: make them exist, then add references.
-        const bare = held.map(({ references: _, ...o }) => o);
-        const first = await this.#send(target, tenant, bare);
-        const refused = new Set(first.map((f) => f.id));
-        failures.push(
-          ...first,
-          ...await this.#send(target, tenant, held.filter((o) => !refused.has(o.id))),
-        );
-      }
+      const key = stringifyJson([target.source, sourceTenant ?? null]);
+      await waiting!.append(
+        objects.filter((o) => ids.has(o.id)).map((o) => `${key}\t${encodeObject(o)}`),
+      );
+      held = missing.length;
     }
-    this.#acknowledge(target, sourceTenant, objects.length - failures.length - deferred);
+    this.#acknowledge(target, sourceTenant, objects.length - failures.length - held);
     if (failures.length) this.#refuse(target, tenant, failures);
   }
 
@@ -556,31 +543,59 @@ class Writer {
     ];
   }
 
-  /** Writes the objects set aside for references to objects that did not exist yet. */
+  /**
+   * Writes the objects set aside for references to objects that did not
+   * exist yet. Most go in at once now; those that still point at set-aside
+   * objects (cycles, within or across collections, and references to
+   * themselves) are written without references first, so that all of them
+   * exist, then again with them.
+   */
   async #writeDeferred(): Promise<void> {
     if (this.#deferred.size === 0) return;
     this.ctx.log.info(
       `writing ${this.#deferred.size} objects whose references point at objects written after them`,
     );
+    const cyclic = new SpillFile();
+    try {
+      for await (const [target, tenant, batch] of this.#batches(this.#deferred)) {
+        await this.#insert(target, tenant, batch, cyclic);
+      }
+      await this.#deferred.close();
+      if (cyclic.size === 0) return;
+      this.ctx.log.info(`writing ${cyclic.size} objects that point at each other or themselves`);
+      for await (const [target, tenant, batch] of this.#batches(cyclic)) {
+        await this.#send(target, this.#tenant(tenant), batch.map(({ references: _, ...o }) => o));
+      }
+      for await (const [target, tenant, batch] of this.#batches(cyclic)) {
+        // One refused bare is refused again here, and recorded then.
+        await this.#insert(target, tenant, batch, undefined);
+      }
+    } finally {
+      await cyclic.close();
+    }
+  }
+
+  /** Reads a set-aside file back as batches of one collection and tenant. */
+  async *#batches(
+    file: SpillFile,
+  ): AsyncGenerator<[Target, string | undefined, WeftObject[]]> {
     let batch: WeftObject[] = [];
     let key: string | undefined;
-    const flush = async () => {
-      if (!batch.length || key === undefined) return;
-      const [source, tenant] = JSON.parse(key) as [string, string | null];
-      await this.#insert(this.#targets.get(source)!, tenant ?? undefined, batch, true);
-      batch = [];
+    const current = (): [Target, string | undefined, WeftObject[]] => {
+      const [source, tenant] = JSON.parse(key!) as [string, string | null];
+      return [this.#targets.get(source)!, tenant ?? undefined, batch];
     };
-    for await (const line of this.#deferred.lines()) {
+    for await (const line of file.lines()) {
       const tab = line.indexOf("\t");
       const lineKey = line.slice(0, tab);
-      if (lineKey !== key || batch.length >= DEFERRED_BATCH) {
-        await flush();
-        key = lineKey;
+      if (batch.length && (lineKey !== key || batch.length >= DEFERRED_BATCH)) {
+        yield current();
+        batch = [];
       }
+      key = lineKey;
       batch.push(decodeObject(line.slice(tab + 1)));
     }
-    await flush();
-    await this.#deferred.close();
+    if (batch.length) yield current();
   }
 
   #refuse(target: Target, tenant: string | undefined, failures: BatchFailure[]): void {
