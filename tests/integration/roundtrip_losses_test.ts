@@ -354,9 +354,9 @@ Deno.test({
     "Weaviate dying mid-restore: the run says how much of the copy it wrote and counts only that",
   ...integration,
   async fn() {
-    const tenanted = await createTenants(source, 3000);
+    const tenanted = await createTenants(source, 10_000);
     const dir = await backupTo(source, [tenanted]);
-    const target = await startWeaviate();
+    await using target = await startWeaviate();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -388,18 +388,21 @@ Deno.test({
         "/v1/graphql",
         { query: `{ Aggregate { ${tenanted}(tenant: "alpha") { meta { count } } } }` },
       ).catch(() => undefined);
-      return (counts?.data?.Aggregate?.[tenanted]?.[0]?.meta.count ?? 0) > 100;
+      return (counts?.data?.Aggregate?.[tenanted]?.[0]?.meta.count ?? 0) > 0;
     });
-    await target.stop();
+    // A crash (kill -9): a clean stop makes Deno 2.9.6 itself abort on the server's HTTP/2
+    // GOAWAY (denoland/deno#36788), before weft can say anything.
+    const restarted = target.restart({ signal: "SIGKILL", downMs: 15_000 });
     const { code } = await child.status;
     const [stdout, stderr] = await output;
+    await restarted;
     assert.equal(code, 1, stderr);
     const partial = /holds a partial copy: (\d+) of the (\d+) objects received were written/.exec(
       stderr,
     );
     assert.ok(partial, stderr);
     const written = Number(partial[1]);
-    assert.ok(written > 100 && written < 6000, stderr);
+    assert.ok(written > 0 && written < 20_000, stderr);
     assert.match(stdout + stderr, new RegExp(`objects\\s+${written.toLocaleString("en-US")} \\(`));
   },
 });
