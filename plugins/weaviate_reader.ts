@@ -19,6 +19,7 @@ import { ServerError } from "../src/errors.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { hasIndexStats, indexStatsFor } from "./_shared/index_stats.ts";
+import { retryThroughRestart } from "./_shared/restart.ts";
 import { activateForRead } from "./_shared/tenants.ts";
 import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
@@ -76,9 +77,13 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
     const name = definition.class;
     const multiTenant = definition.multiTenancyConfig?.enabled === true;
     const tenants = multiTenant
-      ? (await ctx.retry(() =>
-        conn.rest<TenantInfo[]>("GET", `/v1/schema/${encodeURIComponent(name)}/tenants`)
-      )).map((t) => ({ name: t.name, activityStatus: t.activityStatus }))
+      ? (await retryThroughRestart(ctx, (signal) =>
+        conn.rest<TenantInfo[]>(
+          "GET",
+          `/v1/schema/${encodeURIComponent(name)}/tenants`,
+          undefined,
+          { signal },
+        ))).map((t) => ({ name: t.name, activityStatus: t.activityStatus }))
         .sort((a, b) => a.name.localeCompare(b.name))
       : undefined;
     yield {

@@ -9,6 +9,7 @@ import { messageOf, ServerError } from "../../src/errors.ts";
 import type { TenantInfo } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { retry } from "../../src/retry.ts";
+import { retryThroughRestart } from "./restart.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 
 /** Whether objects of a tenant with `status` can be read and written. */
@@ -40,9 +41,10 @@ export async function putTenantStatus(
   const body = tenants.map(({ name, activityStatus }) => ({ name, activityStatus }));
   try {
     await retry((signal) => conn.rest("PUT", tenantsPath(collection), body, { signal }), {
-      attempts: 5,
+      // About 30 s in all: long enough to ride out a server restart.
+      attempts: 8,
       minDelayMs: 250,
-      maxDelayMs: 4_000,
+      maxDelayMs: 8_000,
       timeoutMs: 30_000,
       onRetry: (error, attempt) =>
         ctx.log.warn(`retrying to set tenant status after: ${messageOf(error)}`, { attempt }),
@@ -103,10 +105,12 @@ export async function activateForRead(
   };
   // Registered before activating: a run cancelled during the PUT still puts it back.
   ctx.onClose(() => lease.release());
-  await ctx.retry((signal) =>
-    conn.rest("PUT", tenantsPath(collection), [{ name: tenant.name, activityStatus: "HOT" }], {
-      signal,
-    })
+  await retryThroughRestart(
+    ctx,
+    (signal) =>
+      conn.rest("PUT", tenantsPath(collection), [{ name: tenant.name, activityStatus: "HOT" }], {
+        signal,
+      }),
   );
   return lease;
 }

@@ -5,8 +5,8 @@
  */
 import type { Message, ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
-import { ServerError, WeftError } from "../../src/errors.ts";
-import { isRetryable, sleep } from "../../src/retry.ts";
+import { ServerError } from "../../src/errors.ts";
+import { retryThroughRestart } from "./restart.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 
 /** A collection definition, as far as reading objects needs it. */
@@ -56,14 +56,6 @@ interface Listing {
   ctx: PluginContext;
 }
 
-/**
- * How long one page keeps being retried while Weaviate looks restarted: the
- * connection is refused or reset while it is down, then `/v1/objects` answers
- * 404 until its schema is loaded (about 8 s for a small node, longer for a
- * large one).
- */
-const RESTART_GRACE_MS = 120_000;
-
 /** Why a 200 answer held no page: an empty body or one that is not JSON. */
 type Unreadable = "an empty body" | "a body that is not JSON";
 
@@ -92,28 +84,8 @@ async function listPage(
     if (body === undefined) return "an empty body";
     return body.objects ?? [];
   };
-  const started = performance.now();
-  for (;;) {
-    try {
-      // The definition was read, so a 404 means the schema is not loaded yet.
-      return await ctx.retry(get, { retryable: (e) => isRestarting(e) || isRetryable(e) });
-    } catch (error) {
-      if (!isRestarting(error) || performance.now() - started > RESTART_GRACE_MS) throw error;
-      await sleep(1_000, ctx.signal);
-    }
-  }
-}
-
-/** Whether `error` is what a restarting Weaviate answers: no connection, 404 or 503. */
-function isRestarting(error: unknown): boolean {
-  if (error instanceof ServerError) {
-    return error.status === undefined
-      ? error.retryable
-      : error.status === 404 || error.status === 503;
-  }
-  // A connection dropped while the body was read surfaces as a plain error.
-  return !(error instanceof WeftError) && !(error instanceof SyntaxError) &&
-    !(error instanceof DOMException && error.name === "AbortError");
+  // The definition was read, so a 404 means the schema is not loaded yet.
+  return await retryThroughRestart(ctx, get);
 }
 
 /**
