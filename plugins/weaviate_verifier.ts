@@ -37,6 +37,8 @@ export const weaviateVerifierConfig = z.strictObject({
     .describe("Tenant renames, source name → target name"),
   report: z.string().optional().describe("Also write the full report as JSON to this file"),
   maxListed: z.number().int().min(0).default(20).describe("UUIDs listed per kind of difference"),
+  vectors: z.boolean().default(true)
+    .describe("Compare vectors; false for a copy restored with skipVectors"),
 });
 
 /** Parsed options of {@linkcode weaviateVerifier}. */
@@ -183,7 +185,7 @@ class Verifier {
       throw error;
     }
     if (message.schemaOnly) return;
-    const page = { pageSize: 500, includeVectors: true };
+    const page = { pageSize: 500, includeVectors: this.config.vectors };
     // The source's definition says which filters its index stats hold.
     const source = message.definition as ClassDefinition;
     const filters = hasIndexStats(source) ? indexFilters(source) : [];
@@ -257,7 +259,8 @@ class Verifier {
         continue;
       }
       current.target.delete(k);
-      const parts = differingParts(hashObject(object, this.#renames), found);
+      const parts = differingParts(hashObject(object, this.#renames), found)
+        .filter((part) => this.config.vectors || part !== "vectors");
       if (parts.length) {
         current.report.changed.push({ id: object.id, parts });
         current.objectsDiffer.add(partitionOf(tenant));

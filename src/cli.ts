@@ -34,6 +34,7 @@ Options:
   --as NAME            verify: the collection's name in the target, if renamed
   --api-key KEY        verify: API key for both servers (default: $WEAVIATE_API_KEY)
   --report FILE        verify: also write the report as JSON
+  --skip-vectors       verify: leave vectors out (a copy restored with skipVectors)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   --log-format FORMAT  text | json (default text)
   -h, --help           Show this help
@@ -69,6 +70,7 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
         as: { type: "string" },
         "api-key": { type: "string" },
         report: { type: "string" },
+        "skip-vectors": { type: "boolean", default: false },
         "log-level": { type: "string", default: "info" },
         "log-format": { type: "string", default: "text" },
         help: { type: "boolean", short: "h", default: false },
@@ -128,6 +130,7 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
         as: values.as,
         apiKey: values["api-key"] ?? Deno.env.get("WEAVIATE_API_KEY"),
         report: values.report,
+        skipVectors: values["skip-vectors"],
       }, registry);
     } catch (error) {
       if (error instanceof PipelineError) {

@@ -19,11 +19,24 @@ export interface VerifyOptions {
   as?: string | undefined;
   apiKey?: string | undefined;
   report?: string | undefined;
+  /** Leave vectors out of the comparison (a copy restored with `skipVectors`). */
+  skipVectors?: boolean | undefined;
+}
+
+/** Whether `source` names a Weaviate (a URL, or `host:port` that is not a directory here). */
+function isServer(source: string): boolean {
+  if (/^https?:\/\//i.test(source)) return true;
+  if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(source)) return false;
+  try {
+    return !Deno.statSync(source).isDirectory;
+  } catch {
+    return true;
+  }
 }
 
 /** Builds the verify pipeline; throws {@linkcode PipelineError} for bad flags. */
 export function verifyPipeline(options: VerifyOptions, registry: PluginRegistry): ResolvedPipeline {
-  const fromServer = /^https?:\/\//i.test(options.source);
+  const fromServer = isServer(options.source);
   const collections = options.collection ? [options.collection] : ["*"];
   const auth = options.apiKey ? { apiKey: options.apiKey } : {};
   const issues: PipelineIssue[] = [];
@@ -45,6 +58,7 @@ export function verifyPipeline(options: VerifyOptions, registry: PluginRegistry)
     ...auth,
     ...(options.as ? { collection: options.as } : {}),
     ...(options.report ? { report: options.report } : {}),
+    ...(options.skipVectors ? { vectors: false } : {}),
   });
   if (issues.length) throw new PipelineError(issues);
   return {
