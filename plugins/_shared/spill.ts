@@ -11,15 +11,25 @@ export class SpillFile {
   #path: string | undefined;
   #file: Deno.FsFile | undefined;
   #lines = 0;
+  #queue: Promise<void> = Promise.resolve();
 
   /** Number of lines written so far. */
   get size(): number {
     return this.#lines;
   }
 
-  /** Appends `lines` (without newlines; a line must not contain one). */
-  async append(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
+  /**
+   * Appends `lines` (without newlines; a line must not contain one). Calls
+   * that overlap are written one after the other, never interleaved.
+   */
+  append(lines: string[]): Promise<void> {
+    if (lines.length === 0) return this.#queue;
+    const done = this.#queue.then(() => this.#write(lines));
+    this.#queue = done.catch(() => {});
+    return done;
+  }
+
+  async #write(lines: string[]): Promise<void> {
     if (!this.#file) {
       this.#path = await Deno.makeTempFile({ prefix: "weft-spill-" });
       this.#file = await Deno.open(this.#path, { write: true, truncate: true });
@@ -32,6 +42,7 @@ export class SpillFile {
 
   /** Reads every line back, in the order written. */
   async *lines(): AsyncGenerator<string> {
+    await this.#queue;
     if (!this.#path) return;
     const file = await Deno.open(this.#path, { read: true });
     let rest = "";
@@ -45,6 +56,7 @@ export class SpillFile {
 
   /** Closes and removes the file. */
   async close(): Promise<void> {
+    await this.#queue;
     this.#file?.close();
     this.#file = undefined;
     if (this.#path) await Deno.remove(this.#path).catch(() => {});
