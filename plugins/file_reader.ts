@@ -6,6 +6,7 @@
  * checked again as they are read.
  * @module
  */
+import { type Definition, referencesFirst } from "./_shared/definition.ts";
 import { createHash } from "node:crypto";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
@@ -137,7 +138,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const root = resolve(ctx.cwd, config.path);
   const manifest = await readManifest(root);
-  const wanted = selectCollections(manifest, config.collections);
+  // Referenced collections first: their objects then exist when references to them are written.
+  const wanted = referencesFirst(
+    selectCollections(manifest, config.collections),
+    (c) => c.definition as Definition,
+  );
   const names = new Set(wanted.map((c) => c.name));
   const files = manifest.files.filter((f) => names.has(f.collection));
   if (config.checkFirst) await checkAll(root, files, ctx);

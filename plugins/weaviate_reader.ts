@@ -12,6 +12,7 @@
  * references, while the REST listing returns every value as stored.
  * @module
  */
+import { type Definition, referencesFirst } from "./_shared/definition.ts";
 import { z } from "zod";
 import type { Message, TenantInfo } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
@@ -57,14 +58,16 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
   const conn = await connectWeaviate(config, ctx);
   const names = await selectCollections(conn, config.collections, ctx);
   ctx.log.info(`reading ${names.length} collection(s)`, { collections: names.join(",") });
-  const definitions: ClassDefinition[] = [];
+  const read: ClassDefinition[] = [];
   for (const name of names) {
-    definitions.push(
+    read.push(
       await ctx.retry(() =>
         conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
       ),
     );
   }
+  // Referenced collections first: a restore or migrate then finds their objects in place.
+  const definitions = referencesFirst(read, (d) => d as Definition);
   const aliases = await readAliases(conn, ctx);
   yield {
     type: "source-info",

@@ -252,3 +252,39 @@ function withoutNulls(value: unknown): unknown {
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/**
+ * `items` reordered so that a collection comes after the collections its
+ * references point at (cycles keep their order), otherwise by name: a
+ * restore then writes most references to objects that already exist.
+ *
+ * @example
+ * ```ts
+ * import { referencesFirst } from "./definition.ts";
+ * const order = referencesFirst([
+ *   { class: "Articles", properties: [{ name: "by", dataType: ["Authors"] }] },
+ *   { class: "Authors", properties: [{ name: "name", dataType: ["text"] }] },
+ * ], (d) => d).map((d) => d.class);
+ * if (order.join() !== "Authors,Articles") throw new Error(order.join());
+ * ```
+ */
+export function referencesFirst<T>(items: T[], definitionOf: (item: T) => Definition): T[] {
+  const byName = new Map(items.map((item) => [definitionOf(item).class, item]));
+  const out: T[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string) => {
+    if (state.has(name)) return;
+    state.set(name, "visiting");
+    const item = byName.get(name)!;
+    const targets = (definitionOf(item).properties ?? [])
+      .filter((p) => /^[A-Z]/.test(p.dataType[0] ?? ""))
+      .flatMap((p) => p.dataType)
+      .filter((t) => t !== name && byName.has(t))
+      .sort();
+    for (const target of targets) visit(target);
+    state.set(name, "done");
+    out.push(item);
+  };
+  for (const name of [...byName.keys()].sort()) visit(name);
+  return out;
+}
