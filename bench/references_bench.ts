@@ -40,9 +40,12 @@ const schema = (name: string) => ({
   properties: [{ name: "title", dataType: ["text"] }, { name: "next", dataType: [name] }],
 });
 
-// Every object points at a random other one: about half of them at a later UUID.
-const ids = Array.from({ length: OBJECTS }, () => crypto.randomUUID());
-const target = ids.map(() => ids[Math.floor(Math.random() * OBJECTS)]!);
+// In RefSource every object points at a random other one: about half of them at a later UUID
+// (in the order weft reads and writes them). In BackSource every object points at an earlier one.
+const ids = Array.from({ length: OBJECTS }, () => crypto.randomUUID()).sort();
+const random = ids.map(() => ids[Math.floor(Math.random() * OBJECTS)]!);
+const earlier = ids.map((_, i) => ids[Math.floor(Math.random() * Math.max(i, 1))]!);
+let target = random;
 const vector = () => Array.from({ length: DIMS }, () => Math.random() - 0.5);
 const vectors = ids.map(vector);
 
@@ -96,6 +99,9 @@ async function nullCount(name: string): Promise<number> {
 }
 
 await load("RefSource", true);
+target = earlier;
+await load("BackSource", true);
+target = random;
 await load("PlainSource", false);
 const registry = new PluginRegistry(builtinPlugins);
 const silent = createLogger({ level: "silent" });
@@ -107,7 +113,7 @@ const env = (path: string): Record<string, string> => ({
   WEAVIATE_GRPC_URL: server.grpcUrl,
   BACKUP_PATH: path,
 });
-for (const name of ["RefSource", "PlainSource"]) {
+for (const name of ["RefSource", "BackSource", "PlainSource"]) {
   const vars = env(`${scratch}/${name}`);
   await runPipeline(
     await loadPipeline(pipeline("backup"), {
@@ -163,6 +169,16 @@ Deno.bench({
   warmup: 1,
   async fn() {
     await dropChecked(await restore("RefSource"), false);
+  },
+});
+
+Deno.bench({
+  name: "weft restore, references inside the inserts, all to earlier objects",
+  group: "references",
+  n: 3,
+  warmup: 1,
+  async fn() {
+    await dropChecked(await restore("BackSource"), false);
   },
 });
 
