@@ -88,7 +88,7 @@ export type WeaviateWriterConfig = z.output<typeof weaviateWriterConfig>;
 export const weaviateWriter = definePlugin({
   name: "weaviate-writer",
   description:
-    "Creates collections and tenants, inserts objects with all vectors, then references.",
+    "Creates collections and tenants, inserts objects with all vectors and references, checks the copy.",
   kind: "sink",
   config: weaviateWriterConfig,
   acknowledges: true,
