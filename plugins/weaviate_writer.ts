@@ -75,6 +75,10 @@ export const weaviateWriterConfig = z.strictObject({
     .describe(
       "Create the aliases recorded with a collection where the target lacks them (never moves an existing one; not for renamed collections)",
     ),
+  danglingReferences: z.enum(["fail", "drop"]).default("fail")
+    .describe(
+      "References whose target object is not in the copy (deleted at the source, where Weaviate keeps them, or refused): always left out and logged; fail the run at the end (after writing everything else), or drop them",
+    ),
   check: z.enum(["counts", "content"]).optional()
     .describe(
       "After writing: compare object counts, or also read every written object back and compare its content hash; default content with alias, else counts",
@@ -172,7 +176,9 @@ interface Refusal {
 }
 
 /** Weaviate's answer to a reference whose target object does not exist (yet). */
-const MISSING_TARGET = /'cref' .*no object with id \S+ found/;
+const MISSING_TARGET = /'cref' .*no object with id (\S+) found/;
+/** How often an object is written again, each time without one more missing reference target. */
+const MAX_DROP_ROUNDS = 16;
 /** Objects per request when the set-aside objects are written. */
 const DEFERRED_BATCH = 200;
 
@@ -187,6 +193,8 @@ class Writer {
   #grpc: GrpcBatcher | undefined;
   #refusals: Refusal[] = [];
   #refusedTotal = 0;
+  #dropped: string[] = [];
+  #droppedTotal = 0;
   #reported = false;
   #deferred = new SpillFile();
   /** Target name → source definition, for every collection the input announced. */
@@ -507,17 +515,17 @@ class Writer {
     target: Target,
     sourceTenant: string | undefined,
     objects: WeftObject[],
-    waiting: SpillFile | undefined = this.#deferred,
+    waiting: SpillFile = this.#deferred,
   ): Promise<void> {
     const tenant = this.#tenant(sourceTenant);
     let failures = await this.#send(target, tenant, objects);
     let held = 0;
-    const missing = waiting ? failures.filter((f) => MISSING_TARGET.test(f.error)) : [];
+    const missing = failures.filter((f) => MISSING_TARGET.test(f.error));
     if (missing.length) {
       const ids = new Set(missing.map((f) => f.id));
       failures = failures.filter((f) => !ids.has(f.id));
       const key = stringifyJson([target.source, sourceTenant ?? null]);
-      await waiting!.append(
+      await waiting.append(
         objects.filter((o) => ids.has(o.id)).map((o) => `${key}\t${encodeObject(o)}`),
       );
       held = missing.length;
@@ -563,12 +571,14 @@ class Writer {
       await this.#deferred.close();
       if (cyclic.size === 0) return;
       this.ctx.log.info(`writing ${cyclic.size} objects that point at each other or themselves`);
+      // Refused bare, an object is not there at all; otherwise it is, if without references.
+      const absent = new Set<string>();
       for await (const [target, tenant, batch] of this.#batches(cyclic)) {
-        await this.#send(target, this.#tenant(tenant), batch.map(({ references: _, ...o }) => o));
+        const bare = batch.map(({ references: _, ...o }) => o);
+        for (const f of await this.#send(target, this.#tenant(tenant), bare)) absent.add(f.id);
       }
       for await (const [target, tenant, batch] of this.#batches(cyclic)) {
-        // One refused bare is refused again here, and recorded then.
-        await this.#insert(target, tenant, batch, undefined);
+        await this.#insertLast(target, tenant, batch, absent);
       }
     } finally {
       await cyclic.close();
@@ -598,9 +608,94 @@ class Writer {
     if (batch.length) yield current();
   }
 
-  #refuse(target: Target, tenant: string | undefined, failures: BatchFailure[]): void {
+  /**
+   * The last try for objects that exist (bare) unless in `absent`: a
+   * reference whose target is still missing is not in the copy at all (its
+   * object was refused, or deleted at the source, where Weaviate keeps such
+   * references): it is left out, recorded, and the object written with the
+   * rest of its references.
+   */
+  async #insertLast(
+    target: Target,
+    sourceTenant: string | undefined,
+    objects: WeftObject[],
+    absent: ReadonlySet<string>,
+  ): Promise<void> {
+    const tenant = this.#tenant(sourceTenant);
+    const byId = new Map(objects.map((o) => [o.id, o]));
+    let failures = await this.#send(target, tenant, objects);
+    for (let round = 0; round < MAX_DROP_ROUNDS; round++) {
+      const retry: WeftObject[] = [];
+      for (const failure of failures) {
+        const gone = MISSING_TARGET.exec(failure.error)?.[1]?.toLowerCase();
+        const object = byId.get(failure.id);
+        if (!gone || !object || absent.has(failure.id)) continue;
+        const kept = this.#dropReferences(target, tenant, object, gone);
+        byId.set(kept.id, kept);
+        retry.push(kept);
+      }
+      if (retry.length === 0) break;
+      const again = new Set(retry.map((o) => o.id));
+      failures = [
+        ...failures.filter((f) => !again.has(f.id)),
+        ...await this.#send(target, tenant, retry),
+      ];
+    }
+    // Present without (some of) its references: written, and reported.
+    const degraded = failures.filter((f) => !absent.has(f.id)).map((f) => ({
+      id: f.id,
+      error: `written without its references: ${f.error}`,
+    }));
+    const refused = failures.filter((f) => absent.has(f.id));
+    this.#acknowledge(target, sourceTenant, objects.length - refused.length);
+    if (degraded.length) this.#refuse(target, tenant, degraded, true);
+    if (refused.length) this.#refuse(target, tenant, refused);
+  }
+
+  /** `object` without its references to `gone`, each one recorded. */
+  #dropReferences(
+    target: Target,
+    tenant: string | undefined,
+    object: WeftObject,
+    gone: string,
+  ): WeftObject {
+    const references: NonNullable<WeftObject["references"]> = {};
+    for (const [prop, refs] of Object.entries(object.references ?? {})) {
+      references[prop] = refs.filter((ref) => {
+        if (ref.id.toLowerCase() !== gone) return true;
+        this.#droppedTotal++;
+        this.ctx.metrics.add("referencesDropped");
+        if (this.#dropped.length < LISTED_REFUSALS) {
+          const to = `${ref.collection ?? "?"}/${ref.id}`;
+          this.#dropped.push(`${target.name}/${object.id}.${prop} → ${to}`);
+          this.ctx.log.warn(
+            `reference left out: its target is not in the copy (refused, or deleted at the source)`,
+            {
+              collection: target.name,
+              ...(tenant === undefined ? {} : { tenant }),
+              id: object.id,
+              property: prop,
+              to,
+            },
+          );
+        }
+        return false;
+      });
+    }
+    const kept = { ...object, references };
+    // The content check compares what was written.
+    target.hashes.get(tenant ?? "")?.set(object.id, this.#hash(kept, this.#renames));
+    return kept;
+  }
+
+  #refuse(
+    target: Target,
+    tenant: string | undefined,
+    failures: BatchFailure[],
+    present = false,
+  ): void {
     const key = tenant ?? "";
-    target.refused.set(key, (target.refused.get(key) ?? 0) + failures.length);
+    if (!present) target.refused.set(key, (target.refused.get(key) ?? 0) + failures.length);
     this.#refusedTotal += failures.length;
     this.ctx.metrics.add("objectsRefused", failures.length);
     const hashes = target.hashes.get(key);
@@ -751,7 +846,8 @@ class Writer {
         );
       }
     }
-    if (this.#refusedTotal === 0) {
+    const dropped = this.config.danglingReferences === "fail" ? this.#droppedTotal : 0;
+    if (this.#refusedTotal === 0 && dropped === 0) {
       if (this.config.alias) {
         if (this.#targets.size !== 1) {
           throw new Error(
@@ -768,12 +864,32 @@ class Writer {
       }
     }
     for (const target of this.#targets.values()) await this.#setStatus(target);
-    if (this.#refusedTotal > 0) {
+    if (this.#droppedTotal > 0 && dropped === 0) {
+      this.ctx.log.warn(
+        `${this.#droppedTotal} references were left out: their targets are not in the copy (danglingReferences: drop)`,
+      );
+    }
+    if (this.#refusedTotal > 0 || dropped > 0) {
       this.#reported = true;
-      const first = this.#refusals[0]!;
-      const where = `"${first.collection}"${first.tenant ? ` tenant "${first.tenant}"` : ""}`;
+      const problems: string[] = [];
+      if (this.#refusedTotal > 0) {
+        const first = this.#refusals[0]!;
+        const where = `"${first.collection}"${first.tenant ? ` tenant "${first.tenant}"` : ""}`;
+        problems.push(
+          `Weaviate refused ${this.#refusedTotal} objects (first: ${first.id} in ${where}: ${first.error})`,
+        );
+      }
+      if (dropped > 0) {
+        problems.push(
+          `${dropped} references point at objects that are not in the copy — refused, or deleted at the source, where Weaviate keeps such references — and were left out (first: ${
+            this.#dropped[0]
+          }; set danglingReferences: drop to accept that)`,
+        );
+      }
       throw new ServerError(
-        `Cannot write ${this.#refusedTotal} objects: Weaviate refused them (first: ${first.id} in ${where}: ${first.error}); every other object was written and checked, tenants have their recorded status, aliases were left as they were`,
+        `Cannot copy everything: ${
+          problems.join("; ")
+        }. Every other object and reference was written and checked, tenants have their recorded status, aliases were left as they were`,
         { retryable: false },
       );
     }

@@ -238,24 +238,36 @@ Deno.test({
     const { alpha, zulu } = await createEdges(source);
     const tenanted = await createTenants(source, 3);
     const dir = await backupTo(source, [alpha, zulu, tenanted]);
-    // "n" is an int: Weaviate refuses text there.
+    // "n" is an int: Weaviate refuses text there. FIRST also points at the refused object.
     await editLine(
       dir,
       `data/${alpha}/part-00001.jsonl`,
-      (l) => l.includes(MIDDLE) ? l.replace('"num":2', '"num":2,"n":"not a number"') : l,
+      (l) =>
+        l.includes(`"id":"${MIDDLE}"`)
+          ? l.replace('"num":2', '"num":2,"n":"not a number"')
+          : l.includes(`"id":"${FIRST}"`)
+          ? l.replace('"next":[', `"next":[{"id":"${MIDDLE}","collection":"${alpha}"},`)
+          : l,
     );
 
     await using target = await startWeaviate();
     const run = await denoTask(["restore", "pipelines/restore.yaml"], serverEnv(target, dir));
     assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`Weaviate refused 1 objects \\(first: ${MIDDLE}`));
     assert.match(
       run.stderr,
-      new RegExp(`Cannot write 1 objects: Weaviate refused them \\(first: ${MIDDLE}`),
+      new RegExp(
+        `1 references point at objects that are not in the copy .* \\(first: ${alpha}/${FIRST}\\.next → ${alpha}/${MIDDLE}`,
+      ),
     );
     const written = await listAll(target, alpha);
     assert.deepEqual([...written.keys()].sort(), [FIRST, EMPTY, LAST].sort());
     const first = written.get(FIRST)!.properties;
-    assert.equal((first.next as unknown[]).length, 1, "references of written objects are there");
+    assert.deepEqual(
+      first.next,
+      [{ beacon: `weaviate://localhost/${alpha}/${LAST}`, href: `/v1/objects/${alpha}/${LAST}` }],
+      "references of written objects are there, but the one to the refused object",
+    );
     assert.equal((first.other as unknown[]).length, 1, "also those into the next collection");
     assert.equal((await listAll(target, zulu)).size, 1);
     assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
@@ -449,5 +461,63 @@ Deno.test({
     assert.match(verify.stderr, new RegExp(id));
     assert.doesNotMatch(verify.stderr, /cleanup failed/);
     assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+  },
+});
+
+Deno.test({
+  name:
+    "a reference to an object deleted at the source is left out and named; the object keeps the others",
+  ...integration,
+  async fn() {
+    const authors = uniqueName("Authors");
+    const books = uniqueName("Books");
+    await rest(source, "POST", "/v1/schema", { class: authors, vectorizer: "none" });
+    await rest(source, "POST", "/v1/schema", {
+      class: books,
+      vectorizer: "none",
+      properties: [{ name: "by", dataType: [authors] }],
+    });
+    const [kept, gone, book] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await rest(source, "POST", "/v1/batch/objects", {
+      objects: [{ class: authors, id: kept }, { class: authors, id: gone }],
+    });
+    await rest(source, "POST", "/v1/batch/objects", {
+      objects: [{
+        class: books,
+        id: book,
+        properties: {
+          by: [
+            { beacon: `weaviate://localhost/${authors}/${gone}` },
+            { beacon: `weaviate://localhost/${authors}/${kept}` },
+          ],
+        },
+      }],
+    });
+    // Weaviate keeps the reference to a deleted object.
+    await rest(source, "DELETE", `/v1/objects/${authors}/${gone}`);
+    const dir = await backupTo(source, [authors, books]);
+
+    await using target = await startWeaviate();
+    const run = await denoTask(["restore", "pipelines/restore.yaml"], serverEnv(target, dir));
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `1 references point at objects that are not in the copy .*${books}/${book}\\.by → ${authors}/${gone}`,
+      ),
+    );
+    const restored = (await listAll(target, books)).get(book)!.properties;
+    assert.deepEqual(restored.by, [
+      { beacon: `weaviate://localhost/${authors}/${kept}`, href: `/v1/objects/${authors}/${kept}` },
+    ]);
+    assert.match(run.stderr + run.stdout, /objects\s+2 \(/);
+
+    await using again = await startWeaviate();
+    const accepted = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", "sink.with.danglingReferences=drop"],
+      serverEnv(again, dir),
+    );
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(accepted.stderr, /1 references were left out/);
   },
 });
