@@ -30,7 +30,13 @@ export class Redactor {
 
   /** Registers a secret value; values under 4 characters are ignored to keep text readable. */
   add(value: string | undefined): void {
-    if (value && value.length >= 4) this.#secrets.add(value);
+    if (!value || value.length < 4) return;
+    this.#secrets.add(value);
+    // Messages are put on one line (line breaks become a space): mask that form and each line too.
+    if (/\s*\n\s*/.test(value)) {
+      this.add(value.replace(/\s*\n\s*/g, " ").trim());
+      for (const line of value.split(/\r?\n/)) this.add(line.trim());
+    }
   }
 
   /**

@@ -11,6 +11,13 @@ import { TimeoutError } from "../../src/retry.ts";
 import { address, optionalString } from "../../src/units.ts";
 import { stringifyJson } from "./json.ts";
 
+/** A value that can go into an HTTP header; the message never shows the value (it may be secret). */
+function headerValue() {
+  return z.string().refine((v) => !/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v), {
+    message: "must not contain control characters such as a line break (check how it was pasted)",
+  });
+}
+
 /** Options every Weaviate plugin takes. */
 export const connectionOptions = {
   url: address({ name: "a REST address" }).default("http://localhost:8080").describe(
@@ -24,8 +31,9 @@ export const connectionOptions = {
         '"host:port" (plaintext; TLS on port 443); defaults to the REST host on port 50051, ' +
         "with TLS when the REST address is https",
     ),
-  apiKey: optionalString().describe("API key (sent as a Bearer token); never logged"),
-  headers: z.record(z.string(), z.string()).default({})
+  apiKey: optionalString().pipe(headerValue().optional())
+    .describe("API key (sent as a Bearer token); never logged"),
+  headers: z.record(z.string(), headerValue()).default({})
     .describe("Extra HTTP headers, e.g. a vectorizer's API key; values never logged"),
 };
 

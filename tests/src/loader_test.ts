@@ -643,3 +643,23 @@ Deno.test("loadPipeline() reports a directory given as the pipeline file", async
     });
   });
 });
+
+Deno.test("an API key or header holding a line break is refused at validation, without its value", async () => {
+  const text = [
+    "name: t",
+    "source:",
+    "  use: weaviate-reader",
+    "  with: { apiKey: '${K}', headers: { X-Key: '${K}' } }",
+    "sink: { use: file-writer, with: { path: ./b } }",
+  ].join("\n");
+  const error = await parsePipeline(text, "p.yaml", {
+    registry: new PluginRegistry(builtinPlugins),
+    env: (name) => name === "K" ? "sk-SECRET\nabc" : undefined,
+  }).catch((e) => e);
+  assert.ok(error instanceof PipelineError, String(error));
+  assert.deepEqual(error.issues.map((i: PipelineIssue) => i.path), [
+    "source.with.apiKey",
+    "source.with.headers.X-Key",
+  ]);
+  assert.doesNotMatch(error.message, /SECRET/);
+});

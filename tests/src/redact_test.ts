@@ -196,3 +196,13 @@ Deno.test("createLogger() masks secrets that JSON escaping would change", () => 
   assert.deepEqual(parsed.nested, { why: "***" });
   assert.ok(!lines[0]!.includes("word-1234"), lines[0]!);
 });
+
+Deno.test("Redactor masks a secret holding a line break also as messages show it (one line)", () => {
+  const redactor = new Redactor();
+  redactor.add("sk-SECRET\nabcdef");
+  assert.equal(
+    redactor.redact('Invalid header value: "Bearer sk-SECRET abcdef"'),
+    'Invalid header value: "Bearer ***"',
+  );
+  assert.doesNotMatch(redactor.redact("key sk-SECRET, then abcdef"), /SECRET|abcdef/);
+});
