@@ -221,7 +221,7 @@ async function* chunksOf(root: string, entry: ManifestFile): AsyncGenerator<Uint
     file = await Deno.open(join(root, entry.path), { read: true });
   } catch (error) {
     throw new IntegrityError(
-      `Cannot restore ${entry.path}: ${
+      `Cannot read backup file ${entry.path}: ${
         error instanceof Deno.errors.NotFound ? "the file is missing" : messageOf(error)
       }`,
     );
@@ -248,12 +248,12 @@ interface Found {
 function expectAsListed(entry: ManifestFile, found: Found): void {
   if (found.sha256 !== entry.sha256 || found.bytes !== entry.bytes) {
     throw new IntegrityError(
-      `Cannot restore ${entry.path}: checksum mismatch (manifest: ${entry.bytes} bytes, sha256 ${entry.sha256}; file: ${found.bytes} bytes, sha256 ${found.sha256}); the file is damaged`,
+      `Cannot read backup file ${entry.path}: checksum mismatch (manifest: ${entry.bytes} bytes, sha256 ${entry.sha256}; file: ${found.bytes} bytes, sha256 ${found.sha256}); the file is damaged`,
     );
   }
   if (found.lines !== entry.objects) {
     throw new IntegrityError(
-      `Cannot restore ${entry.path}: ${found.lines} objects, manifest says ${entry.objects}`,
+      `Cannot read backup file ${entry.path}: ${found.lines} objects, manifest says ${entry.objects}`,
     );
   }
 }
@@ -313,7 +313,7 @@ async function* readObjects(
     try {
       batch.push(decodeObject(decoder.decode(line)));
     } catch (error) {
-      broken = new IntegrityError(`Cannot restore ${entry.path}:${lines}: ${messageOf(error)}`);
+      broken = new IntegrityError(`Cannot read backup file ${entry.path}:${lines}: ${messageOf(error)}`);
     }
   };
   for await (const chunk of chunksOf(root, entry)) {

@@ -89,11 +89,18 @@ interface Target {
 async function prepareTarget(root: string, ifExists: "fail" | "overwrite"): Promise<Target> {
   const entries = await listDir(root);
   const created = entries ? [] : await makeDirs(root);
-  if (entries?.length && ifExists === "fail") {
+  // Leftovers of a killed run are weft's own; anything else is someone's data.
+  const others = (entries ?? []).filter((name) => !/^\.weft-(partial|old)-/.test(name));
+  if (others.length && !(await isWeftBackup(root, others))) {
     throw new Error(
-      entries.includes(MANIFEST_FILE)
-        ? `Cannot write backup: ${root} already holds a backup (set ifExists: overwrite to replace it)`
-        : `Cannot write backup: ${root} is not empty (set ifExists: overwrite to reuse it)`,
+      `Cannot write backup: ${root} is not empty and holds no weft backup (${
+        others.slice(0, 3).join(", ")
+      }${others.length > 3 ? ", …" : ""}); choose an empty or new directory`,
+    );
+  }
+  if (others.length && ifExists === "fail") {
+    throw new Error(
+      `Cannot write backup: ${root} already holds a backup (set ifExists: overwrite to replace it)`,
     );
   }
   const staging = join(root, `.weft-partial-${crypto.randomUUID().slice(0, 8)}`);
@@ -104,6 +111,21 @@ async function prepareTarget(root: string, ifExists: "fail" | "overwrite"): Prom
     throw new Error(`Cannot write backup: cannot create ${staging} (${messageOf(error)})`);
   }
   return { root, staging, created };
+}
+
+/**
+ * Whether `root` holds a weft backup (a weft manifest): only then may
+ * `ifExists: overwrite` replace what is there (its manifest, summary and
+ * `data/`; other files stay).
+ */
+async function isWeftBackup(root: string, names: string[]): Promise<boolean> {
+  if (!names.includes(MANIFEST_FILE)) return false;
+  try {
+    const manifest = JSON.parse(await Deno.readTextFile(join(root, MANIFEST_FILE)));
+    return manifest?.format === "weft-backup";
+  } catch {
+    return false;
+  }
 }
 
 /** The names in `dir`, or `undefined` when it does not exist. */
@@ -471,7 +493,13 @@ class BackupWriter {
       }
     }
     await removeEmpty(this.target.created);
-    this.ctx.log.warn("backup incomplete: no manifest written", { path: this.target.root });
+    const kept = await exists(join(this.target.root, MANIFEST_FILE));
+    this.ctx.log.warn(
+      `backup incomplete: no manifest written; ${
+        kept ? "the previous backup there is unchanged" : "nothing was left behind"
+      }`,
+      { path: this.target.root },
+    );
   }
 }
 

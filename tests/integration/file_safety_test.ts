@@ -101,7 +101,7 @@ Deno.test({
     );
     assert.equal(run.code, 1);
     const lastLine = run.stderr.trim().split("\n").at(-1)!;
-    assert.match(lastLine, new RegExp(`Cannot restore ${last.path}: checksum mismatch`));
+    assert.match(lastLine, new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`));
     const schema = await fetch(`${server.url}/v1/schema/${copy}`, {
       headers: server.apiKey ? { authorization: `Bearer ${server.apiKey}` } : {},
     });

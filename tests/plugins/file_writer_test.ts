@@ -214,6 +214,26 @@ Deno.test("file-writer refuses a directory that holds a backup and leaves it unt
   }
 });
 
+Deno.test("file-writer with ifExists: overwrite never touches a directory that holds no backup", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weft-writer-" });
+  try {
+    await Deno.mkdir(join(dir, "data"));
+    await Deno.writeTextFile(join(dir, "data", "mine.csv"), "a,b\n");
+    await Deno.writeTextFile(join(dir, "notes.txt"), "mine");
+    const before = await snapshot(dir);
+    const error = await rejected(
+      backup([{ type: "source-info", system: "memory" }, ...collection("A", 2)], {
+        path: dir,
+        ifExists: "overwrite",
+      }),
+    );
+    assert.match(error.message, /is not empty and holds no weft backup \(data, notes.txt\)/);
+    assert.deepEqual(await snapshot(dir), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("file-writer records index-stats per collection and tenant and passes over unknown messages", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weft-writer-" });
   try {
