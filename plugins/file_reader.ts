@@ -313,7 +313,9 @@ async function* readObjects(
     try {
       batch.push(decodeObject(decoder.decode(line)));
     } catch (error) {
-      broken = new IntegrityError(`Cannot read backup file ${entry.path}:${lines}: ${messageOf(error)}`);
+      broken = new IntegrityError(
+        `Cannot read backup file ${entry.path}:${lines}: ${messageOf(error)}`,
+      );
     }
   };
   for await (const chunk of chunksOf(root, entry)) {

@@ -184,7 +184,10 @@ Deno.test("file-reader checks every data file before passing anything on: a dama
     assert.ok(manifest.files.length > 4, "the backup spans several files");
     await damage(join(dir, last.path));
     const { received, error } = await readBackup(dir);
-    assert.match(error ?? "", new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`));
+    assert.match(
+      error ?? "",
+      new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`),
+    );
     assert.ok(!error?.includes("\n"), "one line");
     assert.deepEqual(received, []);
   });
@@ -195,7 +198,10 @@ Deno.test("file-reader reports a missing data file before passing anything on", 
     const last = (await manifestOf(dir)).files.at(-1)!;
     await Deno.remove(join(dir, last.path));
     const { received, error } = await readBackup(dir);
-    assert.match(error ?? "", new RegExp(`Cannot read backup file ${last.path}: the file is missing`));
+    assert.match(
+      error ?? "",
+      new RegExp(`Cannot read backup file ${last.path}: the file is missing`),
+    );
     assert.deepEqual(received, []);
   });
 });
@@ -205,7 +211,10 @@ Deno.test("file-reader checkFirst: false checks each file as it reads it", async
     const last = (await manifestOf(dir)).files.at(-1)!;
     await damage(join(dir, last.path));
     const { received, error } = await readBackup(dir, { checkFirst: false });
-    assert.match(error ?? "", new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`));
+    assert.match(
+      error ?? "",
+      new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`),
+    );
     assert.ok(objectsOf(received).length >= 60, "files before the damaged one were passed on");
   });
 });
@@ -216,7 +225,10 @@ Deno.test("file-reader still catches a data file changed after the first check",
     const { received, error } = await readBackup(dir, {}, async (message) => {
       if (message.type === "source-info") await damage(join(dir, last.path));
     });
-    assert.match(error ?? "", new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`));
+    assert.match(
+      error ?? "",
+      new RegExp(`Cannot read backup file ${last.path}: checksum mismatch`),
+    );
     assert.ok(objectsOf(received).length > 0);
   });
 });
