@@ -6,6 +6,7 @@
  * checked again as they are read.
  * @module
  */
+import { concat } from "./_shared/bytes.ts";
 import { type Definition, referencesFirst } from "./_shared/definition.ts";
 import { createHash } from "node:crypto";
 import { isAbsolute, join, resolve } from "node:path";
@@ -340,14 +341,4 @@ async function* readObjects(
   if (broken) throw broken;
   ctx.metrics.add("bytesRead", bytes);
   if (batch.length) yield batch;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

@@ -9,6 +9,7 @@
  * created, so the directory is left as it was found.
  * @module
  */
+import { concat } from "./_shared/bytes.ts";
 import { createHash, type Hash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -501,14 +502,4 @@ class BackupWriter {
       { path: this.target.root },
     );
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

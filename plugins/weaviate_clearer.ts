@@ -4,6 +4,7 @@
  * each definition. Counts first; deletes only when the run is confirmed.
  * @module
  */
+import { countObjects } from "./_shared/graphql.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { messageOf, ServerError } from "../src/errors.ts";
@@ -51,34 +52,6 @@ export const weaviateClearer = definePlugin({
   },
 });
 
-async function count(
-  conn: WeaviateConnection,
-  name: string,
-  tenant: string | undefined,
-  where: Record<string, unknown> | undefined,
-  ctx: PluginContext,
-): Promise<number> {
-  const args = [
-    ...(tenant ? [`tenant: ${JSON.stringify(tenant)}`] : []),
-    ...(where ? [`where: ${graphqlInput(where)}`] : []),
-  ];
-  const query = `{ Aggregate { ${name}${
-    args.length ? `(${args.join(", ")})` : ""
-  } { meta { count } } } }`;
-  const result = await ctx.retry(() =>
-    conn.rest<{
-      data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
-      errors?: { message: string }[];
-    }>("POST", "/v1/graphql", { query })
-  );
-  if (result.errors?.length) {
-    throw new ServerError(`Cannot count "${name}": ${result.errors[0]!.message}`, {
-      retryable: false,
-    });
-  }
-  return result.data?.Aggregate?.[name]?.[0]?.meta.count ?? 0;
-}
-
 async function clear(
   conn: WeaviateConnection,
   message: CollectionMessage,
@@ -101,7 +74,7 @@ async function clear(
     // Inactive tenants cannot be counted; they are cleared all the same.
     counts.set(
       tenant,
-      inactive.has(tenant!) ? NaN : await count(conn, name, tenant, config.where, ctx),
+      inactive.has(tenant!) ? NaN : await countObjects(conn, name, tenant, ctx, config.where),
     );
   }
   const total = [...counts.values()].reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
@@ -239,11 +212,3 @@ async function keepDefinition(
 }
 
 /** A REST filter as a GraphQL input literal (`operator` values are enum names). */
-function graphqlInput(value: unknown, key = ""): string {
-  if (Array.isArray(value)) return `[${value.map((v) => graphqlInput(v, key)).join(", ")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${k}: ${graphqlInput(v, k)}`).join(", ")}}`;
-  }
-  if (key === "operator" && typeof value === "string") return value;
-  return JSON.stringify(value);
-}

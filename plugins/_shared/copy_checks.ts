@@ -4,31 +4,11 @@
  * @module
  */
 import { IntegrityError, ServerError } from "../../src/errors.ts";
+import { countObjects } from "./graphql.ts";
 import type { WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 import { type ClassDefinition, listObjects } from "./weaviate_objects.ts";
-
-/** Objects of `collection` (and `tenant`) the server counts. */
-export async function countObjects(
-  conn: WeaviateConnection,
-  collection: string,
-  tenant: string | undefined,
-  ctx: PluginContext,
-): Promise<number> {
-  const args = tenant ? `(tenant: ${JSON.stringify(tenant)})` : "";
-  const query = `{ Aggregate { ${collection}${args} { meta { count } } } }`;
-  const result = await ctx.retry(() =>
-    conn.rest<{
-      data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
-      errors?: { message: string }[];
-    }>("POST", "/v1/graphql", { query })
-  );
-  if (result.errors?.length) {
-    throw new ServerError(`Cannot count "${collection}": ${result.errors[0]!.message}`);
-  }
-  return result.data?.Aggregate?.[collection]?.[0]?.meta.count ?? 0;
-}
 
 /**
  * Compares the server's count per tenant ("" without tenants) with what was

@@ -6,6 +6,7 @@
  * null state of references added with `POST /v1/batch/references`).
  * @module
  */
+import { graphqlInput } from "./graphql.ts";
 import { messageOf, ServerError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
@@ -210,14 +211,4 @@ async function aggregate(
     return error === undefined ? {} : { error };
   });
   return { answers, ...(general.length ? { error: general.join("; ") } : {}) };
-}
-
-/** GraphQL input literal for a REST-shaped `where` (operators are enum values, unquoted). */
-export function graphqlInput(value: unknown, key = ""): string {
-  if (Array.isArray(value)) return `[${value.map((v) => graphqlInput(v, key)).join(", ")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${k}: ${graphqlInput(v, k)}`).join(", ")}}`;
-  }
-  if (key === "operator" && typeof value === "string") return value;
-  return JSON.stringify(value);
 }
