@@ -4,11 +4,12 @@
  * each definition. Counts first; deletes only when the run is confirmed.
  * @module
  */
+import { activateForRead, isActive, type TenantLease } from "./_shared/tenants.ts";
 import { countObjects } from "./_shared/graphql.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { messageOf, ServerError } from "../src/errors.ts";
-import type { CollectionMessage, Message } from "../src/messages.ts";
+import type { CollectionMessage, Message, TenantInfo } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 
@@ -67,7 +68,7 @@ async function clear(
   if (missing.length) throw new Error(`Cannot clear "${name}": no tenant ${missing.join(", ")}`);
   const partitions: (string | undefined)[] = config.tenants ?? all ?? [undefined];
   const inactive = new Set(
-    (message.tenants ?? []).filter((t) => t.activityStatus !== "HOT").map((t) => t.name),
+    (message.tenants ?? []).filter((t) => !isActive(t.activityStatus)).map((t) => t.name),
   );
   const counts = new Map<string | undefined, number>();
   for (const tenant of partitions) {
@@ -98,32 +99,38 @@ async function clear(
   if (recreate) {
     await dropAndRecreate(conn, message, ctx);
     ctx.metrics.add("objectsDeleted", total);
-  } else {
-    for (const tenant of partitions) await deleteMatching(conn, name, tenant, config.where, ctx);
+    ctx.log.info(`deleted ${what} (dropped and recreated)`);
+    return;
   }
-  ctx.log.info(`deleted ${what}${recreate ? " (dropped and recreated)" : ""}`);
+  let deleted = 0;
+  for (const tenant of partitions) {
+    deleted += await deleteMatching(conn, name, tenant, config.where, ctx);
+  }
+  ctx.log.info(
+    `deleted ${deleted} objects of "${name}"${config.where ? " matching the filter" : ""}`,
+  );
 }
 
+/** Deletes every object of `name` (and `tenant`) matching `where`; resolves with how many. */
 async function deleteMatching(
   conn: WeaviateConnection,
   name: string,
   tenant: string | undefined,
   where: Record<string, unknown> | undefined,
   ctx: PluginContext,
-): Promise<void> {
+): Promise<number> {
   const path = `/v1/batch/objects${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ""}`;
-  const tenants = `/v1/schema/${encodeURIComponent(name)}/tenants`;
-  let restore: string | undefined;
+  let lease: TenantLease | undefined;
   if (tenant) {
     const found = (await ctx.retry(() =>
-      conn.rest<{ name: string; activityStatus: string }[]>("GET", tenants)
-    ))
-      .find((t) => t.name === tenant);
-    if (found && found.activityStatus !== "HOT") {
-      restore = found.activityStatus;
-      await ctx.retry(() => conn.rest("PUT", tenants, [{ name: tenant, activityStatus: "HOT" }]));
-    }
+      conn.rest<TenantInfo[]>("GET", `/v1/schema/${encodeURIComponent(name)}/tenants`)
+    )).find((t) =>
+      t.name === tenant
+    );
+    // Objects of an inactive tenant can only be deleted while it is active; it is set back after.
+    if (found) lease = await activateForRead(conn, name, found, "activate", ctx);
   }
+  let deleted = 0;
   try {
     // Each call deletes at most QUERY_MAXIMUM_RESULTS objects: repeat until none match.
     for (;;) {
@@ -137,6 +144,7 @@ async function deleteMatching(
       if (reply.results.failed > 0) {
         throw new ServerError(`Cannot delete ${reply.results.failed} objects of "${name}"`);
       }
+      deleted += reply.results.successful;
       ctx.metrics.add("objectsDeleted", reply.results.successful);
       if (reply.results.successful > 0) {
         ctx.log.info(`deleted a batch of ${reply.results.successful}`, {
@@ -147,10 +155,9 @@ async function deleteMatching(
       if (reply.results.matches === 0 || reply.results.successful === 0) break;
     }
   } finally {
-    if (restore) {
-      await ctx.retry(() => conn.rest("PUT", tenants, [{ name: tenant, activityStatus: restore }]));
-    }
+    await lease?.release();
   }
+  return deleted;
 }
 
 async function dropAndRecreate(

@@ -521,3 +521,24 @@ Deno.test({
     assert.match(accepted.stderr, /1 references were left out/);
   },
 });
+
+Deno.test({
+  name: "clear deletes the objects of a COLD tenant too, says how many, and leaves it COLD",
+  ...integration,
+  async fn() {
+    const tenanted = await createTenants(source, 30);
+    const run = await denoTask(
+      ["clear", "pipelines/clear.yaml", "--yes", "--set", "sink.with.strategy=delete"],
+      { WEAVIATE_URL: source.url, COLLECTION: tenanted },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`deleted 60 objects of "${tenanted}"`));
+    assert.deepEqual(await statuses(source, tenanted), { alpha: "HOT", omega: "COLD" });
+    await rest(source, "PUT", `/v1/schema/${tenanted}/tenants`, [{
+      name: "omega",
+      activityStatus: "HOT",
+    }]);
+    assert.equal((await listAll(source, tenanted, "omega")).size, 0);
+    assert.equal((await listAll(source, tenanted, "alpha")).size, 0);
+  },
+});
