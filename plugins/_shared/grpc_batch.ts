@@ -117,6 +117,8 @@ export class GrpcBatcher {
   #metadata: grpc.Metadata;
   #address: string;
   #maxBytes: number;
+  /** Whether the channel was ever connected (then a later failure is not a wrong address). */
+  #connected = false;
 
   /** `serverMaxBytes`: the server's `grpcMaxMessageSize` from `/v1/meta`, if it says. */
   constructor(
@@ -178,9 +180,11 @@ export class GrpcBatcher {
           if (signal.aborted) return reject(signal.reason);
           if (error) {
             const detail = error.details || error.message;
-            const hint = error.code === grpc.status.UNAVAILABLE
-              ? ` (is ${this.#address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`
-              : "";
+            const hint = error.code !== grpc.status.UNAVAILABLE
+              ? ""
+              : this.#connected
+              ? ` (Weaviate at ${this.#address} stopped answering)`
+              : ` (is ${this.#address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`;
             return reject(
               new ServerError(`Cannot insert over gRPC: ${detail}${hint}`, {
                 retryable: RETRYABLE.has(error.code) && !/larger than max/i.test(detail),
@@ -214,7 +218,10 @@ export class GrpcBatcher {
     return new Promise((resolve, reject) => {
       const check = () => {
         const state = channel.getConnectivityState(true);
-        if (state === grpc.connectivityState.READY) return resolve();
+        if (state === grpc.connectivityState.READY) {
+          this.#connected = true;
+          return resolve();
+        }
         // A refused connection shows at once; waiting longer would not change it.
         if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
           return reject(fail("connection refused or unreachable"));
