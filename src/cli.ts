@@ -35,6 +35,7 @@ Options:
   --api-key KEY        verify: API key for both servers (default: $WEAVIATE_API_KEY)
   --report FILE        verify: also write the report as JSON
   --skip-vectors       verify: leave vectors out (a copy restored with skipVectors)
+  --tenants a=b,c=d    verify: tenants renamed in the copy (source=target)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   --log-format FORMAT  text | json (default text)
   -h, --help           Show this help
@@ -71,6 +72,7 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
         "api-key": { type: "string" },
         report: { type: "string" },
         "skip-vectors": { type: "boolean", default: false },
+        tenants: { type: "string" },
         "log-level": { type: "string", default: "info" },
         "log-format": { type: "string", default: "text" },
         help: { type: "boolean", short: "h", default: false },
@@ -131,6 +133,7 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
         apiKey: values["api-key"] ?? Deno.env.get("WEAVIATE_API_KEY"),
         report: values.report,
         skipVectors: values["skip-vectors"],
+        tenants: values.tenants,
       }, registry);
     } catch (error) {
       if (error instanceof PipelineError) {

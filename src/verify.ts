@@ -19,6 +19,8 @@ export interface VerifyOptions {
   as?: string | undefined;
   apiKey?: string | undefined;
   report?: string | undefined;
+  /** Tenant renames of the copy, source name → target name (`a=b,c=d`). */
+  tenants?: string | undefined;
   /** Leave vectors out of the comparison (a copy restored with `skipVectors`). */
   skipVectors?: boolean | undefined;
 }
@@ -53,7 +55,19 @@ export function verifyPipeline(options: VerifyOptions, registry: PluginRegistry)
   const source = fromServer
     ? step("source", "weaviate-reader", { url: options.source, collections, ...auth })
     : step("source", "file-reader", { path: options.source, collections });
+  const tenants: Record<string, string> = {};
+  for (const pair of options.tenants?.split(",").filter(Boolean) ?? []) {
+    const [from, to, ...rest] = pair.split("=").map((t) => t.trim());
+    if (!from || !to || rest.length) {
+      issues.push({
+        file: "weft verify",
+        path: "--tenants",
+        message: `expected source=target pairs separated by commas, got "${pair}"`,
+      });
+    } else tenants[from] = to;
+  }
   const sink = step("verify", "weaviate-verifier", {
+    ...(Object.keys(tenants).length ? { tenants } : {}),
     url: options.against,
     ...auth,
     ...(options.as ? { collection: options.as } : {}),

@@ -542,3 +542,26 @@ Deno.test({
     assert.equal((await listAll(source, tenanted, "alpha")).size, 0);
   },
 });
+
+Deno.test({
+  name: "verify --tenants checks a restore whose tenants were renamed",
+  ...integration,
+  async fn() {
+    const tenanted = await createTenants(source, 5);
+    const dir = await backupTo(source, [tenanted]);
+    await using target = await startWeaviate();
+    const restore = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", "sink.with.tenants={omega: omega2}"],
+      serverEnv(target, dir),
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega2: "COLD" });
+    const plain = await denoTask(["verify", dir, "--against", target.url], {});
+    assert.equal(plain.code, 1, plain.stderr);
+    const mapped = await denoTask(
+      ["verify", dir, "--against", target.url, "--tenants", "omega=omega2"],
+      {},
+    );
+    assert.equal(mapped.code, 0, mapped.stderr);
+  },
+});

@@ -28,3 +28,15 @@ Deno.test("verifyPipeline() leaves vectors out with skipVectors", () => {
   ).sink;
   assert.equal((sink.config as { vectors: boolean }).vectors, false);
 });
+
+Deno.test("verifyPipeline() maps renamed tenants, and refuses a malformed --tenants", () => {
+  const sink = verifyPipeline(
+    { source: "http://old:8080", against: "http://new:8080", tenants: "acme=acme2, b=c" },
+    registry,
+  ).sink;
+  assert.deepEqual((sink.config as { tenants: unknown }).tenants, { acme: "acme2", b: "c" });
+  assert.throws(
+    () => verifyPipeline({ source: "x", against: "http://new:8080", tenants: "acme" }, registry),
+    /--tenants: expected source=target pairs/,
+  );
+});
