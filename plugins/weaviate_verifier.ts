@@ -26,7 +26,8 @@ import {
 import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { activateForRead } from "./_shared/tenants.ts";
-import { type ClassDefinition, isReference, listObjects } from "./_shared/weaviate_objects.ts";
+import { isReference } from "./_shared/definition.ts";
+import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateVerifier}. */
 export const weaviateVerifierConfig = z.strictObject({

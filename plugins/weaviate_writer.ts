@@ -20,6 +20,7 @@ import { optionalString } from "../src/units.ts";
 import {
   applyOverrides,
   type Definition,
+  isReference,
   olderThan,
   prepareDefinition,
 } from "./_shared/definition.ts";
@@ -27,7 +28,6 @@ import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { hashObject } from "./_shared/object_hash.ts";
 import { isActive, isCold, putTenantStatus } from "./_shared/tenants.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { isReference } from "./_shared/weaviate_objects.ts";
 import { pointAlias, restoreAlias } from "./_shared/aliases.ts";
 import { checkContents, checkCounts } from "./_shared/copy_checks.ts";
 import { WritePlan } from "./_shared/write_plan.ts";

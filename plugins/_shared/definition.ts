@@ -6,6 +6,13 @@
  * @module
  */
 
+/** Whether a property's data type is a reference (it names collections, which are capitalised). */
+export function isReference(dataType: string[]): boolean {
+  const first = dataType[0] ?? "";
+  return first.length > 0 && first[0] === first[0]!.toUpperCase() &&
+    first[0] !== first[0]!.toLowerCase();
+}
+
 /** A collection definition as `GET /v1/schema/{name}` returns it. */
 export type Definition = Record<string, unknown> & {
   class: string;
@@ -277,7 +284,7 @@ export function referencesFirst<T>(items: T[], definitionOf: (item: T) => Defini
     state.set(name, "visiting");
     const item = byName.get(name)!;
     const targets = (definitionOf(item).properties ?? [])
-      .filter((p) => /^[A-Z]/.test(p.dataType[0] ?? ""))
+      .filter((p) => isReference(p.dataType))
       .flatMap((p) => p.dataType)
       .filter((t) => t !== name && byName.has(t))
       .sort();

@@ -10,7 +10,8 @@ import { graphqlInput } from "./graphql.ts";
 import { messageOf, ServerError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
-import { type ClassDefinition, isReference } from "./weaviate_objects.ts";
+import { isReference } from "./definition.ts";
+import type { ClassDefinition } from "./weaviate_objects.ts";
 
 /** A filter to count with: its key in an `index-stats` message and its GraphQL `where` input. */
 export interface IndexFilter {

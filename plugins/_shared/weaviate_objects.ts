@@ -6,6 +6,7 @@
 import type { Message, ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { ServerError } from "../../src/errors.ts";
+import { isReference } from "./definition.ts";
 import { retryThroughRestart } from "./restart.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 
@@ -184,10 +185,4 @@ export function toWeftObject(o: RestObject, refProps: Set<string>): WeftObject {
     ...(o.creationTimeUnix ? { createdAt: o.creationTimeUnix } : {}),
     ...(o.lastUpdateTimeUnix ? { updatedAt: o.lastUpdateTimeUnix } : {}),
   };
-}
-
-export function isReference(dataType: string[]): boolean {
-  const first = dataType[0] ?? "";
-  return first.length > 0 && first[0] === first[0]!.toUpperCase() &&
-    first[0] !== first[0]!.toLowerCase();
 }

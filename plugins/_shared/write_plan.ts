@@ -7,6 +7,7 @@
  * @module
  */
 import type { ObjectReference, WeftObject } from "../../src/messages.ts";
+import { isReference } from "./definition.ts";
 import { JsonLiteral } from "./json.ts";
 
 /** A property as a definition describes it. */
@@ -46,7 +47,7 @@ export class WritePlan {
     readonly renames: ReadonlyMap<string, string>,
   ) {
     for (const p of definition.properties ?? []) {
-      if (isReferenceType(p.dataType)) this.#refs.set(p.name, p.dataType);
+      if (isReference(p.dataType)) this.#refs.set(p.name, p.dataType);
     }
     this.#ints = intShape(definition.properties ?? []);
   }
@@ -106,12 +107,6 @@ export class WritePlan {
   needsRest(object: WeftObject): boolean {
     return this.#ints.size > 0 && hasHugeInt(object.properties, this.#ints);
   }
-}
-
-function isReferenceType(dataType: string[]): boolean {
-  const first = dataType[0] ?? "";
-  return first !== "" && first[0] === first[0]!.toUpperCase() &&
-    first[0] !== first[0]!.toLowerCase();
 }
 
 function intShape(properties: PropertyDefinition[]): IntShape {
