@@ -65,6 +65,11 @@ export interface AddressOptions {
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?):(\d+)(\/.*)?$/i;
+/** Whether `text` is written as `host:port` (an address without a scheme, as Docker users write it). */
+export function isHostPort(text: string): boolean {
+  return HOST_PORT.test(text.trim());
+}
+
 const EXAMPLE = 'expected an address like "http://localhost:8080" or "localhost:8080" ' +
   "(no scheme means http, or https on port 443)";
 

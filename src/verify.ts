@@ -6,6 +6,7 @@
 import { PipelineError, type PipelineIssue } from "./errors.ts";
 import { type ResolvedPipeline, type ResolvedStep, runtimeSchema } from "./pipeline.ts";
 import type { PluginRegistry } from "./registry.ts";
+import { isHostPort } from "./units.ts";
 
 /** What `weft verify` compares. */
 export interface VerifyOptions {
@@ -28,7 +29,7 @@ export interface VerifyOptions {
 /** Whether `source` names a Weaviate (a URL, or `host:port` that is not a directory here). */
 function isServer(source: string): boolean {
   if (/^https?:\/\//i.test(source)) return true;
-  if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(source)) return false;
+  if (!isHostPort(source)) return false;
   try {
     return !Deno.statSync(source).isDirectory;
   } catch {
