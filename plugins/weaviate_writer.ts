@@ -199,6 +199,8 @@ class Writer {
   #deferred = new SpillFile();
   /** Target name → source definition, for every collection the input announced. */
   #planned = new Map<string, Definition>();
+  /** Whether each announced collection existed on the target when the run began (checked once). */
+  #existedAtStart = new Map<string, boolean>();
   #created = new Set<string>();
   #creating = new Set<string>();
   #laterProperties: {
@@ -256,7 +258,9 @@ class Writer {
       } catch (error) {
         problems.push(messageOf(error).replace(/^Cannot create collection /, "collection "));
       }
-      const refused = this.#modeProblem(name, await this.#exists(schemaPath(name)));
+      const exists = await this.#exists(schemaPath(name));
+      this.#existedAtStart.set(name, exists);
+      const refused = this.#modeProblem(name, exists);
       if (refused) problems.push(refused);
     }
     if (problems.length) {
@@ -314,7 +318,7 @@ class Writer {
   async #createDependency(target: string, from: string, property: string): Promise<void> {
     if (this.#created.has(target)) return;
     const source = this.#planned.get(target);
-    if (await this.#exists(schemaPath(target))) return;
+    if (this.#existedAtStart.get(target) ?? await this.#exists(schemaPath(target))) return;
     if (!source) {
       throw new Error(
         `Cannot create collection "${from}": its property "${property}" refers to "${target}", which the target server lacks and the input does not hold`,
@@ -371,7 +375,7 @@ class Writer {
     const path = schemaPath(name);
     // Created already by this run, as the target of another collection's references.
     const early = this.#created.has(name);
-    const exists = !early && await this.#exists(path);
+    const exists = !early && (this.#existedAtStart.get(name) ?? await this.#exists(path));
     const refused = this.#modeProblem(name, exists);
     if (refused) throw new Error(`Cannot write to "${name}": ${refused}`);
     const { definition, changes } = this.#prepare(
@@ -543,8 +547,9 @@ class Writer {
     if (objects.length === 0) return [];
     if (this.config.protocol === "rest") return await this.#insertRest(target, tenant, objects);
     // An int Weaviate stores as 2^63 cannot travel over gRPC; such objects go over REST.
-    const rest = objects.filter((o) => target.plan.needsRest(o));
-    const grpc = rest.length ? objects.filter((o) => !target.plan.needsRest(o)) : objects;
+    const grpc: WeftObject[] = [];
+    const rest: WeftObject[] = [];
+    for (const o of objects) (target.plan.needsRest(o) ? rest : grpc).push(o);
     return [
       ...await this.#insertGrpc(target, tenant, grpc),
       ...await this.#insertRest(target, tenant, rest),
