@@ -16,22 +16,15 @@ import { loadPipeline } from "../src/loader.ts";
 import { PluginRegistry } from "../src/registry.ts";
 import { runPipeline } from "../src/runner.ts";
 import { useWeaviate } from "../tests/harness/weaviate.ts";
+import { rest as restAt } from "../tests/integration/_helpers.ts";
 
 const OBJECTS = Number(Deno.env.get("BENCH_OBJECTS") ?? 5_000);
 const DIMS = Number(Deno.env.get("BENCH_DIMS") ?? 32);
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
-async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const rest = <T>(method: string, path: string, body?: unknown) =>
+  restAt<T>(server, method, path, body);
 
 const schema = (name: string) => ({
   class: name,
