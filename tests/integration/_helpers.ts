@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type BackupManifest, decodeObject } from "../../plugins/_shared/backup_format.ts";
+import { stringifyJson } from "../../plugins/_shared/json.ts";
 import type { WeftObject } from "../../src/messages.ts";
 import { connectClient, type WeaviateServer } from "../harness/weaviate.ts";
 
@@ -345,4 +346,66 @@ export async function createFixture(server: WeaviateServer) {
     activityStatus: "COLD",
   }]);
   return { authors, things, tenants };
+}
+
+/** A collection's tenants by name, with their activity status. */
+export async function tenantStatuses(
+  server: WeaviateServer,
+  name: string,
+): Promise<Record<string, string>> {
+  const tenants = await rest<{ name: string; activityStatus: string }[]>(
+    server,
+    "GET",
+    `/v1/schema/${name}/tenants`,
+  );
+  return Object.fromEntries(tenants.map((t) => [t.name, t.activityStatus]));
+}
+
+/** Objects of `name` (and `tenant`) matching a GraphQL `where` literal, as Weaviate counts them. */
+export async function aggregateCount(
+  server: WeaviateServer,
+  name: string,
+  where: string,
+  tenant?: string,
+): Promise<number> {
+  const args = `${tenant ? `tenant: ${JSON.stringify(tenant)}, ` : ""}where: ${where}`;
+  const result = await rest<{
+    data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
+    errors?: { message: string }[];
+  }>(server, "POST", "/v1/graphql", {
+    query: `{ Aggregate { ${name}(${args}) { meta { count } } } }`,
+  });
+  const n = result.data?.Aggregate?.[name]?.[0]?.meta.count;
+  assert.equal(typeof n, "number", `${name} ${where}: ${JSON.stringify(result.errors)}`);
+  return n!;
+}
+
+/**
+ * Inserts `objects` in one REST batch, negative zeros and `JsonLiteral`s kept
+ * (`JSON.stringify` would lose them); resolves with the errors by object id.
+ */
+export async function insertObjects(
+  server: WeaviateServer,
+  objects: unknown[],
+): Promise<Record<string, string>> {
+  const res = await fetch(`${server.url}/v1/batch/objects`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: stringifyJson({ objects }),
+  });
+  const body = await res.json() as {
+    id: string;
+    result?: { errors?: { error: { message: string }[] } };
+  }[];
+  assert.ok(res.ok, JSON.stringify(body).slice(0, 500));
+  const errors: Record<string, string> = {};
+  for (const r of body) {
+    if (r.result?.errors) errors[r.id] = r.result.errors.error.map((e) => e.message).join("; ");
+  }
+  return errors;
+}
+
+/** Like {@linkcode insertObjects}, failing on any refused object. */
+export async function insertAll(server: WeaviateServer, objects: unknown[]): Promise<void> {
+  assert.deepEqual(await insertObjects(server, objects), {}, "the source takes every object");
 }

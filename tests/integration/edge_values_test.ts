@@ -14,14 +14,18 @@ import assert from "node:assert/strict";
 import { JsonLiteral, stringifyJson } from "../../plugins/_shared/json.ts";
 import { startWeaviate, useWeaviate, type WeaviateServer } from "../harness/weaviate.ts";
 import {
+  aggregateCount,
   backupTo,
   denoTask,
+  insertAll,
+  insertObjects,
   integration,
   listAll,
   type Listed,
   readBackup,
   rest,
   serverEnv,
+  tenantStatuses,
   uniqueName,
 } from "./_helpers.ts";
 
@@ -32,32 +36,6 @@ addEventListener("unload", () => void source.stop());
 const digits = (text: string) => new JsonLiteral(text);
 
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
-
-interface BatchResult {
-  id: string;
-  result?: { errors?: { error: { message: string }[] } };
-}
-
-/** Inserts `objects` in one REST batch (-0 and integer literals kept); errors by object id. */
-async function insert(server: WeaviateServer, objects: unknown[]) {
-  const res = await fetch(`${server.url}/v1/batch/objects`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: stringifyJson({ objects }),
-  });
-  const body = await res.json() as BatchResult[];
-  assert.ok(res.ok, JSON.stringify(body).slice(0, 500));
-  const errors: Record<string, string> = {};
-  for (const r of body) {
-    if (r.result?.errors) errors[r.id] = r.result.errors.error.map((e) => e.message).join("; ");
-  }
-  return errors;
-}
-
-/** Like {@linkcode insert}, failing on any refused object. */
-async function insertAll(server: WeaviateServer, objects: unknown[]) {
-  assert.deepEqual(await insert(server, objects), {}, "the source takes every object");
-}
 
 /** A number as the digits Weaviate wrote in its JSON answer. */
 class Digits {
@@ -152,19 +130,6 @@ function renamedDefinition(def: Record<string, unknown>, from: string, to: strin
   return JSON.parse(JSON.stringify(def).replaceAll(`"${from}"`, `"${to}"`));
 }
 
-async function count(server: WeaviateServer, name: string, where: string, tenant?: string) {
-  const args = `${tenant ? `tenant: ${JSON.stringify(tenant)}, ` : ""}where: ${where}`;
-  const result = await rest<{
-    data?: { Aggregate?: Record<string, { meta: { count: number } }[]> };
-    errors?: { message: string }[];
-  }>(server, "POST", "/v1/graphql", {
-    query: `{ Aggregate { ${name}(${args}) { meta { count } } } }`,
-  });
-  const n = result.data?.Aggregate?.[name]?.[0]?.meta.count;
-  assert.equal(typeof n, "number", `${name} ${where}: ${JSON.stringify(result.errors)}`);
-  return n!;
-}
-
 /**
  * Null-state and property-length counts of every property but objects
  * (length only for text, arrays and references: Weaviate refuses it for
@@ -179,7 +144,7 @@ async function indexCounts(server: WeaviateServer, name: string, tenant?: string
     // Filters on object properties are a preview feature, off by default.
     if (type === "object" || type === "object[]") continue;
     for (const isNull of [true, false]) {
-      out[`isNull(${p})=${isNull}`] = await count(
+      out[`isNull(${p})=${isNull}`] = await aggregateCount(
         server,
         name,
         `{path: ["${p}"], operator: IsNull, valueBoolean: ${isNull}}`,
@@ -188,7 +153,7 @@ async function indexCounts(server: WeaviateServer, name: string, tenant?: string
     }
     if (type === "text" || type!.endsWith("[]") || /^[A-Z]/.test(type!)) {
       for (const [op, key] of [["Equal", "=0"], ["GreaterThan", ">0"]]) {
-        out[`len(${p})${key}`] = await count(
+        out[`len(${p})${key}`] = await aggregateCount(
           server,
           name,
           `{path: ["len(${p})"], operator: ${op}, valueInt: 0}`,
@@ -198,15 +163,6 @@ async function indexCounts(server: WeaviateServer, name: string, tenant?: string
     }
   }
   return out;
-}
-
-async function statuses(server: WeaviateServer, name: string) {
-  const tenants = await rest<{ name: string; activityStatus: string }[]>(
-    server,
-    "GET",
-    `/v1/schema/${name}/tenants`,
-  );
-  return Object.fromEntries(tenants.map((t) => [t.name, t.activityStatus]));
 }
 
 async function setStatus(server: WeaviateServer, name: string, tenants: string[], status: string) {
@@ -425,7 +381,7 @@ async function createEdges(server: WeaviateServer) {
   }
   const refused: Record<string, string> = {};
   for (const [i, [name, [properties]]] of Object.entries(REFUSED).entries()) {
-    const errors = await insert(server, [{ class: edge, id: id(500 + i), properties }]);
+    const errors = await insertObjects(server, [{ class: edge, id: id(500 + i), properties }]);
     refused[name] = errors[id(500 + i)] ?? "stored";
   }
   await insertAll(server, [
@@ -516,7 +472,7 @@ async function state(server: WeaviateServer, name: string) {
   if ((def.multiTenancyConfig as { enabled?: boolean } | undefined)?.enabled !== true) {
     return { definition: def, ...await read() };
   }
-  const status = await statuses(server, name);
+  const status = await tenantStatuses(server, name);
   const cold = Object.keys(status).filter((t) => status[t] === "COLD");
   await setStatus(server, name, cold, "HOT");
   const tenants: Record<string, Awaited<ReturnType<typeof read>>> = {};
@@ -634,7 +590,7 @@ Deno.test({
       const where = `{operator: And, operands: [{path: ["id"], operator: Equal, valueText: "${
         ids[name]
       }"}, {path: ["text"], operator: IsNull, valueBoolean: true}]}`;
-      assert.equal(await count(source, names.edge, where), 1, `${name}: text is null`);
+      assert.equal(await aggregateCount(source, names.edge, where), 1, `${name}: text is null`);
     }
     // Refused: a 0-byte blob, an unparsable phone number, a national one without country.
     for (const [name, [, why]] of Object.entries(REFUSED)) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { snapshot } from "../_files.ts";
 import { join } from "node:path";
+import { freePort } from "../harness/process.ts";
 import { useWeaviate } from "../harness/weaviate.ts";
 import {
   backupTo,
@@ -15,41 +16,14 @@ import {
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
-/** A local port nothing listens on. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** Environment of a Weaviate that cannot be reached. */
 function unreachable(backupPath: string): Record<string, string> {
-  const port = closedPort();
+  const port = freePort();
   return {
     WEAVIATE_URL: `http://127.0.0.1:${port}`,
     WEAVIATE_GRPC_URL: `http://127.0.0.1:${port}`,
     BACKUP_PATH: backupPath,
   };
-}
-
-/** Every file under `dir` with its sha256; directories end with `/`. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (rel: string) => {
-    for await (const entry of Deno.readDir(join(dir, rel))) {
-      const path = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory) {
-        out.set(`${path}/`, "");
-        await walk(path);
-      } else {
-        const bytes = await Deno.readFile(join(dir, path));
-        out.set(path, createHash("sha256").update(bytes).digest("hex"));
-      }
-    }
-  };
-  await walk("");
-  return out;
 }
 
 Deno.test({

@@ -5,8 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { freePort } from "../harness/process.ts";
 import { startWeaviate, useWeaviate, type WeaviateServer } from "../harness/weaviate.ts";
 import {
+  aggregateCount,
   backupTo,
   denoTask,
   integration,
@@ -16,6 +18,7 @@ import {
   ROOT,
   serverEnv,
   signalAfter,
+  tenantStatuses,
   uniqueName,
 } from "./_helpers.ts";
 
@@ -35,17 +38,6 @@ async function postRaw(server: WeaviateServer, path: string, text: string): Prom
     assert.equal(r.result?.errors, undefined, JSON.stringify(r.result?.errors));
   }
   return body;
-}
-
-async function count(server: WeaviateServer, name: string, where: string): Promise<number> {
-  const query = `{ Aggregate { ${name}(where: ${where}) { meta { count } } } }`;
-  const result = await rest<{ data: { Aggregate: Record<string, { meta: { count: number } }[]> } }>(
-    server,
-    "POST",
-    "/v1/graphql",
-    { query },
-  );
-  return result.data.Aggregate[name]![0]!.meta.count;
 }
 
 const FIRST = "00000000-0000-4000-8000-000000000001";
@@ -122,7 +114,7 @@ async function nullCounts(server: WeaviateServer, alpha: string, as = alpha) {
   const out: Record<string, number> = {};
   for (const prop of ["next", "other", "any", "num", "nums", "n", "ns"]) {
     for (const isNull of [true, false]) {
-      out[`${prop}:${isNull}`] = await count(
+      out[`${prop}:${isNull}`] = await aggregateCount(
         server,
         as,
         `{path: ["${prop}"], operator: IsNull, valueBoolean: ${isNull}}`,
@@ -193,15 +185,6 @@ async function editLine(dir: string, file: string, edit: (line: string) => strin
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
 }
 
-async function statuses(server: WeaviateServer, name: string) {
-  const tenants = await rest<{ name: string; activityStatus: string }[]>(
-    server,
-    "GET",
-    `/v1/schema/${name}/tenants`,
-  );
-  return Object.fromEntries(tenants.map((t) => [t.name, t.activityStatus]));
-}
-
 async function createTenants(server: WeaviateServer, perTenant: number) {
   const name = uniqueName("Tenanted");
   await rest(server, "POST", "/v1/schema", {
@@ -270,7 +253,7 @@ Deno.test({
     );
     assert.equal((first.other as unknown[]).length, 1, "also those into the next collection");
     assert.equal((await listAll(target, zulu)).size, 1);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
     const summary = run.stderr + run.stdout;
     assert.match(summary, /objects\s+10 \(/, "the summary counts only written objects");
   },
@@ -296,7 +279,7 @@ Deno.test({
       serverEnv(target, dir),
     );
     assert.equal(rerun.code, 0, rerun.stderr);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
     const verify = await denoTask(["verify", dir, "--against", target.url], {});
     assert.equal(verify.code, 0, verify.stderr);
   },
@@ -323,7 +306,7 @@ Deno.test({
     );
     assert.equal(backup.code, 130, backup.stderr);
     assert.doesNotMatch(backup.stderr, /cleanup failed/);
-    assert.deepEqual(await statuses(source, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(source, tenanted), { alpha: "HOT", omega: "COLD" });
 
     await using target = await startWeaviate();
     const restore = await signalAfter(
@@ -334,7 +317,7 @@ Deno.test({
     );
     assert.equal(restore.code, 130, restore.stderr);
     assert.match(restore.stderr, /holds a partial copy: \d+ of the \d+ objects/);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
   },
 });
 
@@ -345,7 +328,7 @@ Deno.test({
     const tenanted = await createTenants(source, 10);
     const dir = await backupTo(source, [tenanted]);
     await using target = await startWeaviate();
-    const port = await closedPort();
+    const port = freePort();
     const run = await denoTask(
       ["restore", "pipelines/restore.yaml"],
       { ...serverEnv(target, dir), WEAVIATE_GRPC_URL: `http://127.0.0.1:${port}` },
@@ -427,14 +410,6 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promi
   }
 }
 
-async function closedPort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  await Promise.resolve();
-  return port;
-}
-
 Deno.test({
   name: "a verify that finds differences leaves the target's COLD tenants COLD",
   ...integration,
@@ -460,7 +435,7 @@ Deno.test({
     assert.equal(verify.code, 1, verify.stderr);
     assert.match(verify.stderr, new RegExp(id));
     assert.doesNotMatch(verify.stderr, /cleanup failed/);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(target, tenanted), { alpha: "HOT", omega: "COLD" });
   },
 });
 
@@ -533,7 +508,7 @@ Deno.test({
     );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`deleted 60 objects of "${tenanted}"`));
-    assert.deepEqual(await statuses(source, tenanted), { alpha: "HOT", omega: "COLD" });
+    assert.deepEqual(await tenantStatuses(source, tenanted), { alpha: "HOT", omega: "COLD" });
     await rest(source, "PUT", `/v1/schema/${tenanted}/tenants`, [{
       name: "omega",
       activityStatus: "HOT",
@@ -555,7 +530,7 @@ Deno.test({
       serverEnv(target, dir),
     );
     assert.equal(restore.code, 0, restore.stderr);
-    assert.deepEqual(await statuses(target, tenanted), { alpha: "HOT", omega2: "COLD" });
+    assert.deepEqual(await tenantStatuses(target, tenanted), { alpha: "HOT", omega2: "COLD" });
     const plain = await denoTask(["verify", dir, "--against", target.url], {});
     assert.equal(plain.code, 1, plain.stderr);
     const mapped = await denoTask(

@@ -5,29 +5,21 @@
  * the real Weaviate, next to a faithful one.
  */
 import assert from "node:assert/strict";
-import { stringifyJson } from "../../plugins/_shared/json.ts";
 import { useWeaviate } from "../harness/weaviate.ts";
-import { backupTo, denoTask, integration, rest as restAt, uniqueName } from "./_helpers.ts";
+import {
+  backupTo,
+  denoTask,
+  insertAll,
+  integration,
+  rest as restAt,
+  uniqueName,
+} from "./_helpers.ts";
 
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
 const rest = <T>(method: string, path: string, body?: unknown) =>
   restAt<T>(server, method, path, body);
-
-/** POSTs `body` with negative zeros kept (`JSON.stringify` would write `-0` as `0`). */
-async function postExact(path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: stringifyJson(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${text}`);
-  for (const o of (JSON.parse(text) as { result?: { errors?: unknown } }[])) {
-    if (o.result?.errors) throw new Error(`POST ${path}: ${JSON.stringify(o.result.errors)}`);
-  }
-}
 
 function verify(source: string, collection: string, as: string) {
   return denoTask(
@@ -97,8 +89,8 @@ Deno.test({
       { id: scalar, properties: { title: "scalar", amount: -0, price: [2] } },
       { id: inArray, properties: { title: "array", amount: 1, price: [1.5, -0] } },
     ];
-    await postExact("/v1/batch/objects", batch(src, objects));
-    await postExact("/v1/batch/objects", batch(good, objects));
+    await insertAll(server, batch(src, objects).objects);
+    await insertAll(server, batch(good, objects).objects);
     // What a JSON.stringify round trip makes of them.
     await rest("POST", "/v1/batch/objects", batch(bad, objects));
     const stored = await rest<{ properties: { amount: number } }>(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { snapshot } from "../_files.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { fileWriter, fileWriterConfig } from "../../plugins/file_writer.ts";
@@ -82,27 +82,6 @@ function collection(name: string, objects: number, tenants?: string[]): Message[
       objects: Array.from({ length: objects }, (_, i) => object(i)),
     })),
   ];
-}
-
-/** Every file under `dir`, by relative path, with its bytes; directories end with `/`. */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (rel: string) => {
-    for await (const entry of Deno.readDir(join(dir, rel))) {
-      const path = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory) {
-        out.set(`${path}/`, "");
-        await walk(path);
-      } else {
-        out.set(
-          path,
-          createHash("sha256").update(await Deno.readFile(join(dir, path))).digest("hex"),
-        );
-      }
-    }
-  };
-  await walk("");
-  return out;
 }
 
 async function rejected(promise: Promise<unknown>): Promise<RunError> {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { builtinPlugins } from "../../plugins/mod.ts";
 import { type CliIO, main } from "../../src/cli.ts";
 import { VERSION } from "../../src/version.ts";
+import { freePort } from "../harness/process.ts";
 
 const BACKUP = new URL("../../pipelines/backup.yaml", import.meta.url).pathname;
 
@@ -267,16 +268,8 @@ Deno.test("main(['validate', file, '--set', 'name.x=1']) exits 2 with one line",
   assert.deepEqual(io.stdout, []);
 });
 
-/** A local TCP port that nothing listens on. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 Deno.test("main(['run', file]) fails at once, naming address and cause, when nothing listens", async () => {
-  const port = closedPort();
+  const port = freePort();
   const text = `name: refused
 source:
   use: weaviate-reader
