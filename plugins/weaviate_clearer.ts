@@ -4,7 +4,7 @@
  * each definition. Counts first; deletes only when the run is confirmed.
  * @module
  */
-import { activateForRead, isActive, type TenantLease } from "./_shared/tenants.ts";
+import { activateForRead, isActive, type TenantLease, tenantsPath } from "./_shared/tenants.ts";
 import { countObjects } from "./_shared/graphql.ts";
 import { join } from "node:path";
 import { z } from "zod";
@@ -122,11 +122,9 @@ async function deleteMatching(
   const path = `/v1/batch/objects${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ""}`;
   let lease: TenantLease | undefined;
   if (tenant) {
-    const found = (await ctx.retry(() =>
-      conn.rest<TenantInfo[]>("GET", `/v1/schema/${encodeURIComponent(name)}/tenants`)
-    )).find((t) =>
-      t.name === tenant
-    );
+    const found = (await ctx.retry(() => conn.rest<TenantInfo[]>("GET", tenantsPath(name)))).find((
+      t,
+    ) => t.name === tenant);
     // Objects of an inactive tenant can only be deleted while it is active; it is set back after.
     if (found) lease = await activateForRead(conn, name, found, "activate", ctx);
   }

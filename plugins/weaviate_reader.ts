@@ -21,7 +21,7 @@ import { compilePatterns } from "./_shared/patterns.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { hasIndexStats, indexStatsFor } from "./_shared/index_stats.ts";
 import { retryThroughRestart } from "./_shared/restart.ts";
-import { activateForRead } from "./_shared/tenants.ts";
+import { activateForRead, tenantsPath } from "./_shared/tenants.ts";
 import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateReader}. */
@@ -83,7 +83,7 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
       ? (await retryThroughRestart(ctx, (signal) =>
         conn.rest<TenantInfo[]>(
           "GET",
-          `/v1/schema/${encodeURIComponent(name)}/tenants`,
+          tenantsPath(name),
           undefined,
           { signal },
         ))).map((t) => ({ name: t.name, activityStatus: t.activityStatus }))

@@ -25,7 +25,7 @@ import {
 } from "./_shared/index_stats.ts";
 import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { activateForRead } from "./_shared/tenants.ts";
+import { activateForRead, tenantsPath } from "./_shared/tenants.ts";
 import { isReference } from "./_shared/definition.ts";
 import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
 
@@ -205,7 +205,7 @@ class Verifier {
       }
     };
     if (!message.tenants) return await add(undefined);
-    const path = `/v1/schema/${encodeURIComponent(name)}/tenants`;
+    const path = tenantsPath(name);
     const live = new Map(
       (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
         .map((t) => [t.name, t]),

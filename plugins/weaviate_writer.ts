@@ -26,7 +26,7 @@ import {
 } from "./_shared/definition.ts";
 import { type BatchFailure, GrpcBatcher } from "./_shared/grpc_batch.ts";
 import { hashObject } from "./_shared/object_hash.ts";
-import { isActive, isCold, putTenantStatus } from "./_shared/tenants.ts";
+import { isActive, isCold, putTenantStatus, tenantsPath } from "./_shared/tenants.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { pointAlias, restoreAlias } from "./_shared/aliases.ts";
 import { checkContents, checkCounts } from "./_shared/copy_checks.ts";
@@ -423,7 +423,7 @@ class Writer {
   }
 
   async #tenants(target: Target, tenants: TenantInfo[]): Promise<void> {
-    const path = `${schemaPath(target.name)}/tenants`;
+    const path = tenantsPath(target.name);
     const existing = new Map(
       (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
         .map((t) => [t.name, t.activityStatus]),

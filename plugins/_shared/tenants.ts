@@ -24,7 +24,9 @@ export function isCold(status: string | undefined): boolean {
   return s === "COLD" || s === "INACTIVE";
 }
 
-const tenantsPath = (collection: string) => `/v1/schema/${encodeURIComponent(collection)}/tenants`;
+/** REST path of a collection's tenants. */
+export const tenantsPath = (collection: string) =>
+  `/v1/schema/${encodeURIComponent(collection)}/tenants`;
 
 /**
  * Sets tenants' activity status with a signal of its own and a few tries, so
