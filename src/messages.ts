@@ -1,9 +1,15 @@
 /**
  * The data contract between plugins: what flows through the streams.
  *
- * A source first says where the data comes from, then for each collection
- * its definition, then its objects in batches (grouped by tenant). Sinks and
- * transforms must pass on message types they do not know.
+ * A source first says where the data comes from (`source-info`), then for
+ * each collection its definition (`collection`), then its objects in
+ * **partitions**: one collection, or one tenant of a multi-tenant collection.
+ * A partition is framed by `partition-start` and `partition-end`; its
+ * `objects` batches carry the partition key, a sequence number and the
+ * source's cursor. Partitions of several collections and tenants may be
+ * interleaved (a source reads several at once); order inside a partition is
+ * kept. Sinks and transforms key their state by partition, and pass on
+ * message types they do not know.
  * @module
  */
 
@@ -74,12 +80,57 @@ export interface CollectionMessage {
   aliases?: string[];
 }
 
-/** A batch of objects of one collection (and tenant). */
-export interface ObjectsMessage {
-  type: "objects";
+/**
+ * The key of the partition holding `collection` (and `tenant`): the
+ * collection name, or `Collection/tenant`. Collection names cannot hold `/`,
+ * so keys never collide.
+ *
+ * @example
+ * ```ts
+ * import { partitionKey } from "./messages.ts";
+ * if (partitionKey("Docs", "acme") !== "Docs/acme") throw new Error("unexpected key");
+ * if (partitionKey("Docs") !== "Docs") throw new Error("unexpected key");
+ * ```
+ */
+export function partitionKey(collection: string, tenant?: string): string {
+  return tenant === undefined ? collection : `${collection}/${tenant}`;
+}
+
+/** A partition begins; sent after its collection's `collection` message. */
+export interface PartitionStartMessage {
+  type: "partition-start";
+  /** {@linkcode partitionKey} of `collection` and `tenant`. */
+  partition: string;
   collection: string;
   tenant?: string;
+  /** Objects the source expects to send, when it knows (for totals and ETA). */
+  total?: number;
+}
+
+/** A batch of objects of one partition. */
+export interface ObjectsMessage {
+  type: "objects";
+  /** {@linkcode partitionKey} of `collection` and `tenant`. */
+  partition: string;
+  collection: string;
+  tenant?: string;
+  /** Position of this batch in its partition, from 0. */
+  seq: number;
+  /** The source's cursor after this batch (e.g. the last UUID); where a resume would continue. */
+  cursor?: string;
   objects: WeftObject[];
+}
+
+/** A partition is complete: the source sent all its objects. */
+export interface PartitionEndMessage {
+  type: "partition-end";
+  partition: string;
+  collection: string;
+  tenant?: string;
+  /** Objects the source sent in this partition. */
+  objects: number;
+  /** The source's final cursor. */
+  cursor?: string;
 }
 
 /**
@@ -96,4 +147,10 @@ export interface IndexStatsMessage {
 }
 
 /** Everything that can flow between plugins. */
-export type Message = SourceInfoMessage | CollectionMessage | ObjectsMessage | IndexStatsMessage;
+export type Message =
+  | SourceInfoMessage
+  | CollectionMessage
+  | PartitionStartMessage
+  | ObjectsMessage
+  | PartitionEndMessage
+  | IndexStatsMessage;

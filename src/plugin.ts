@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "./logger.ts";
-import type { Message } from "./messages.ts";
+import type { Message, WeftObject } from "./messages.ts";
 import type { RetryOptions } from "./retry.ts";
 import type { RunSummary } from "./summary.ts";
 
@@ -28,6 +28,87 @@ export interface ConfirmRequest {
   expect: string;
 }
 
+/**
+ * The run's LRU cache ({@linkcode PluginContext.cache}). Entries of a
+ * collection are keyed with the version of its definition: after
+ * {@linkcode Cache.definitionChanged} none of its old entries is served.
+ */
+export interface Cache {
+  /** The cached value for `key` of `collection`, or what `load` returns (then cached). */
+  fetch<T extends NonNullable<unknown>>(
+    collection: string,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T>;
+  /** The cached value, if any (counts a hit or a miss). */
+  get<T>(collection: string, key: string): T | undefined;
+  /** Caches `value` for `key` of `collection`. */
+  set(collection: string, key: string, value: NonNullable<unknown>): void;
+  /** Drops one entry (after a write that changed what it held). */
+  delete(collection: string, key: string): void;
+  /** `collection` got a new definition: none of its earlier entries is served again. */
+  definitionChanged(collection: string): void;
+}
+
+/** The run's feature flags ({@linkcode PluginContext.flags}). */
+export interface Flags {
+  /** Whether flag `name` is on for this run; an unknown name throws a `TypeError`. */
+  enabled(name: string): boolean;
+}
+
+/** What one object of a batch came to ({@linkcode BatchSink.writeBatch}). */
+export type ObjectOutcome =
+  /** Written. */
+  | undefined
+  /** The sink took it over and reports it later through {@linkcode PluginContext.acknowledge}. */
+  | "deferred"
+  /** Refused; retried alone (without the rest of its batch) unless `retryable` is false. */
+  | { error: string; retryable?: boolean };
+
+/** A batch of one partition's objects, as the core hands it to {@linkcode BatchSink.writeBatch}. */
+export interface Batch {
+  partition: string;
+  collection: string;
+  tenant?: string;
+  objects: WeftObject[];
+}
+
+/** What a {@linkcode BatchSink} can take in one request. */
+export interface BatchLimits {
+  /** Most objects in one batch. */
+  maxObjects: number;
+  /** Most bytes in one request (e.g. the server's gRPC message limit). */
+  maxBytes: number;
+  /** Whether writing the same object twice is harmless, so a failed batch may be sent again. */
+  idempotent: boolean;
+}
+
+/**
+ * A sink that writes to a server returns this from `create` instead of a
+ * `WritableStream`; the core then owns batching: it re-batches objects by
+ * count and bytes, adapts batch size and requests in flight to measured
+ * latency and errors, retries only the objects that failed, and writes those
+ * that keep failing to a dead-letter file.
+ */
+export interface BatchSink {
+  limits: BatchLimits;
+  /**
+   * Every message that is not `objects`, in stream order. A `partition-end`
+   * arrives once every object of that partition has been written (or given up).
+   */
+  write?(message: Message): void | Promise<void>;
+  /**
+   * Writes `batch`; resolves with one outcome per object, in order. Throwing
+   * fails the whole batch: it is sent again when the error is transient and
+   * the sink idempotent, otherwise the run fails.
+   */
+  writeBatch(batch: Batch, signal: AbortSignal): Promise<ObjectOutcome[]>;
+  /** The stream ended and every batch is written. */
+  close?(): void | Promise<void>;
+  /** The run failed or was cancelled. */
+  abort?(reason: unknown): void | Promise<void>;
+}
+
 /** What the runner hands every plugin. */
 export interface PluginContext {
   /** Aborts when the run is cancelled or fails. */
@@ -42,6 +123,12 @@ export interface PluginContext {
   readonly cwd: string;
   /** Counters for the run summary. */
   readonly metrics: Metrics;
+  /** The run's LRU cache, shared by all plugins. */
+  readonly cache: Cache;
+  /** The run's feature flags. */
+  readonly flags: Flags;
+  /** Partitions a source reads at once (`runtime.concurrency`; 1 when parallel partitions are off). */
+  readonly concurrency: number;
   /** Calls `fn` with the run's retry policy (merged with `overrides`); retries are counted. */
   retry<T>(
     fn: (signal: AbortSignal, attempt: number) => Promise<T>,
@@ -70,7 +157,7 @@ export interface PluginContext {
 /** The stream a plugin of kind `K` creates. */
 export type StreamOf<K extends PluginKind, T = Message> = K extends "source" ? ReadableStream<T>
   : K extends "transform" ? TransformStream<T, T>
-  : WritableStream<T>;
+  : WritableStream<T> | BatchSink;
 
 /** A plugin declaration. */
 export interface Plugin<K extends PluginKind = PluginKind, C = unknown> {

@@ -11,6 +11,11 @@ import type { ConfirmRequest, PluginContext } from "./plugin.ts";
 import { Redactor } from "./redact.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { CollectionCounter, Counters, type RunSummary } from "./summary.ts";
+import { RunCache } from "./cache.ts";
+import { FlagSet, resolveFlags } from "./flags.ts";
+import { batchingSink, type BatchingStats } from "./batching.ts";
+import type { BatchSink } from "./plugin.ts";
+import { join, resolve } from "node:path";
 
 /** Options of {@linkcode runPipeline}. */
 export interface RunOptions {
@@ -24,6 +29,8 @@ export interface RunOptions {
   cwd?: string;
   /** Answers {@linkcode PluginContext.confirm}; without it every destructive step is declined. */
   confirm?: (request: ConfirmRequest) => Promise<boolean>;
+  /** Feature flags; default: the pipeline's `flags:`, then `WEFT_FLAG_*`, then each default. */
+  flags?: FlagSet;
 }
 
 /** What a failed run throws: the error, plus the summary of what was done. */
@@ -61,6 +68,11 @@ export async function runPipeline(
   const completions: ((summary: RunSummary) => void | Promise<void>)[] = [];
   let output: string | undefined;
   const retryPolicy = pipeline.runtime.retry;
+  const cache = new RunCache();
+  let retries = 0;
+  let batchingStats: (() => BatchingStats) | undefined;
+  const flags = options.flags ?? new FlagSet(resolveFlags(pipeline.flags));
+  const concurrency = flags.enabled("parallel-partitions") ? pipeline.runtime.concurrency : 1;
 
   const contextFor = (step: ResolvedStep): PluginContext => {
     const stepLog = log.child({ plugin: step.plugin.name, step: step.id });
@@ -71,6 +83,9 @@ export async function runPipeline(
       pipeline: pipeline.name,
       cwd: options.cwd ?? Deno.cwd(),
       metrics: counters,
+      cache,
+      flags,
+      concurrency,
       retry: <T>(fn: (signal: AbortSignal, attempt: number) => Promise<T>, o: RetryOptions = {}) =>
         retry(fn, {
           attempts: retryPolicy.attempts,
@@ -80,7 +95,7 @@ export async function runPipeline(
           signal: controller.signal,
           ...o,
           onRetry: (error, attempt, delay) => {
-            counters.add("retries");
+            retries++;
             stepLog.warn(`retrying in ${delay} ms after: ${messageOf(error)}`, { attempt });
             o.onRetry?.(error, attempt, delay);
           },
@@ -96,7 +111,8 @@ export async function runPipeline(
 
   const summarize = (status: RunSummary["status"], error?: unknown): RunSummary => {
     const durationMs = Math.round(performance.now() - started);
-    const { retries = 0, bytesWritten = 0, ...rest } = counters.toJSON();
+    const all = counters.toJSON();
+    const batching = batchingStats?.();
     return {
       pipeline: pipeline.name,
       status,
@@ -104,11 +120,13 @@ export async function runPipeline(
       finishedAt: new Date().toISOString(),
       durationMs,
       objects: counts.total,
-      bytes: bytesWritten,
-      retries,
+      bytes: all.bytesWritten ?? 0,
+      retries: retries + (batching ? batching.retriedRequests + batching.retriedObjects : 0),
       objectsPerSecond: durationMs > 0 ? counts.total / (durationMs / 1000) : 0,
       collections: counts.collections,
-      counters: rest,
+      counters: all,
+      cache: { ...cache.stats },
+      ...(batching ? { batching } : {}),
       ...(output ? { output: redactor.redact(output) } : {}),
       ...(error ? { error: redactor.redact(messageOf(error)) } : {}),
     };
@@ -129,11 +147,25 @@ export async function runPipeline(
       const transform = await create(step, contextFor(step));
       head = tagReadable(head.pipeThrough(transform, { signal: controller.signal }), step);
     }
-    const sink = countingSink(
-      await create(pipeline.sink, contextFor(pipeline.sink)),
-      pipeline.sink,
-      counts,
-    );
+    const sinkContext = contextFor(pipeline.sink);
+    const created: WritableStream<Message> | BatchSink = await create(pipeline.sink, sinkContext);
+    let writable: WritableStream<Message>;
+    if (created instanceof WritableStream) writable = created;
+    else {
+      const batching = batchingSink({
+        sink: created,
+        batch: pipeline.runtime.batch,
+        adaptive: flags.enabled("adaptive-batching"),
+        retry: retryPolicy,
+        deadLetterPath: deadLetterPath(pipeline, options.cwd ?? Deno.cwd(), startedAt),
+        signal: controller.signal,
+        log: sinkContext.log,
+        acknowledge: (collection, tenant, n) => counts.add(collection, tenant, n),
+      });
+      writable = batching.stream;
+      batchingStats = batching.stats;
+    }
+    const sink = countingSink(writable, pipeline.sink, counts, batchingStats !== undefined);
     const interval = pipeline.runtime.progressInterval;
     if (interval > 0) {
       let last = { at: performance.now(), objects: 0 };
@@ -152,16 +184,29 @@ export async function runPipeline(
       : error;
     if (!controller.signal.aborted) controller.abort(failure);
     if (!piping) await head?.cancel(failure).catch(() => {});
-  } finally {
-    clearInterval(progress);
-    options.signal?.removeEventListener("abort", onOuterAbort);
-    for (const { step, fn } of cleanups.reverse()) {
+  }
+
+  let summary: RunSummary | undefined;
+  if (failure === undefined) {
+    summary = summarize("completed");
+    // Before the cleanups: a sink writing its summary still has its client.
+    for (const fn of completions) {
       try {
-        await fn();
+        await fn(summary);
       } catch (error) {
-        // A cleanup error never hides the run's own error.
-        log.warn(`cleanup failed: ${messageOf(error)}`, { step });
+        failure = error;
+        break;
       }
+    }
+  }
+  clearInterval(progress);
+  options.signal?.removeEventListener("abort", onOuterAbort);
+  for (const { step, fn } of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (error) {
+      // A cleanup error never hides the run's own error.
+      log.warn(`cleanup failed: ${messageOf(error)}`, { step });
     }
   }
 
@@ -169,9 +214,15 @@ export async function runPipeline(
     const status = failure instanceof CancelledError ? "cancelled" : "failed";
     throw new RunError(summarize(status, failure), { cause: failure });
   }
-  const summary = summarize("completed");
-  for (const fn of completions) await fn(summary);
-  return summary;
+  return summary!;
+}
+
+/** `runtime.deadLetter`, or `<pipeline>-<time>.dead-letter.jsonl` beside the pipeline file. */
+function deadLetterPath(pipeline: ResolvedPipeline, cwd: string, startedAt: string): string {
+  if (pipeline.runtime.deadLetter) return resolve(cwd, pipeline.runtime.deadLetter);
+  const dir = pipeline.file ? join(resolve(cwd, pipeline.file), "..") : cwd;
+  const stamp = startedAt.replace(/[:.]/g, "-");
+  return join(dir, `${pipeline.name}-${stamp}.dead-letter.jsonl`);
 }
 
 function asCancelled(reason: unknown): CancelledError {
@@ -219,6 +270,7 @@ function countingSink(
   sink: WritableStream<Message>,
   step: ResolvedStep,
   counts: CollectionCounter,
+  acknowledged: boolean,
 ) {
   const writer = sink.getWriter();
   return new WritableStream<Message>({
@@ -229,7 +281,7 @@ function countingSink(
         throw tag(error, step);
       }
       if (message.type === "objects") {
-        if (!step.plugin.acknowledges) {
+        if (!step.plugin.acknowledges && !acknowledged) {
           counts.add(message.collection, message.tenant, message.objects.length);
         } else counts.touch(message.collection);
       } else if (message.type === "collection") {

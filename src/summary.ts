@@ -3,6 +3,8 @@
  * by sinks that have a place for it.
  * @module
  */
+import type { BatchingStats } from "./batching.ts";
+import type { CacheStats } from "./cache.ts";
 import type { Metrics } from "./plugin.ts";
 
 /** Objects counted for one collection. */
@@ -21,15 +23,19 @@ export interface RunSummary {
   durationMs: number;
   /** Objects that reached the sink. */
   objects: number;
-  /** Bytes the sink wrote (`bytesWritten` counter). */
+  /** Bytes the sink wrote (its `bytesWritten` counter). */
   bytes: number;
-  /** Retries of any call. */
+  /** Retries of any call, and of batches and objects (see `batching`). */
   retries: number;
   /** Objects per second over the whole run. */
   objectsPerSecond: number;
   collections: Record<string, CollectionCount>;
-  /** Other counters plugins reported. */
+  /** Every counter plugins reported, under the names they gave. */
   counters: Record<string, number>;
+  /** Hits and misses of the run's LRU cache. */
+  cache: CacheStats;
+  /** For a sink whose batches the core made: sizes, requests in flight, latency, failures. */
+  batching?: BatchingStats;
   /** Where the output went, when the sink says so. */
   output?: string;
   /** One-line error, for failed runs. */
@@ -103,8 +109,38 @@ export function formatSummary(summary: RunSummary): string {
     ...(summary.bytes > 0 ? [`  ${"bytes".padEnd(LABEL)} ${formatBytes(summary.bytes)}`] : []),
     `  ${"retries".padEnd(LABEL)} ${summary.retries}`,
   ];
+  const b = summary.batching;
+  if (b) {
+    lines.push(
+      `  ${"batches".padEnd(LABEL)} ${
+        number.format(b.requests)
+      } requests, size ${b.size} (max ${b.maxSize}), ${b.concurrency} in flight (max ${b.maxConcurrency}), latency p50 ${b.latencyMs.p50} ms, p95 ${b.latencyMs.p95} ms`,
+    );
+    if (b.retriedObjects || b.retriedRequests) {
+      lines.push(
+        `  ${"retried".padEnd(LABEL)} ${number.format(b.retriedObjects)} objects, ${
+          number.format(b.retriedRequests)
+        } batches`,
+      );
+    }
+    if (b.deadLettered) {
+      lines.push(
+        `  ${"dead-lettered".padEnd(LABEL)} ${number.format(b.deadLettered)} objects → ${
+          b.deadLetterFile ?? "?"
+        }`,
+      );
+    }
+  }
+  if (summary.cache.hits || summary.cache.misses) {
+    lines.push(
+      `  ${"cache".padEnd(LABEL)} ${number.format(summary.cache.hits)} hits, ${
+        number.format(summary.cache.misses)
+      } misses`,
+    );
+  }
   for (const [name, value] of Object.entries(summary.counters)) {
-    if (value === 0) continue;
+    // Shown above as "bytes".
+    if (value === 0 || name === "bytesWritten") continue;
     const shown = /^bytes/.test(name) ? formatBytes(value) : number.format(value);
     lines.push(`  ${name.padEnd(LABEL)} ${shown}`);
   }

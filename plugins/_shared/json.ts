@@ -1,49 +1,6 @@
 /**
- * JSON text that keeps every value Weaviate can return: `JSON.stringify`
- * writes `-0` as `0`, which would turn a stored negative zero into a positive
- * one. `JSON.parse("-0")` already yields `-0`, so only writing needs care.
+ * JSON text that keeps `-0` and exact integer literals; the core's
+ * {@linkcode stringifyJson}, re-exported for plugins.
  * @module
  */
-
-/** Text written into JSON as it is, e.g. an integer a double cannot hold exactly. */
-export class JsonLiteral {
-  constructor(readonly text: string) {}
-}
-
-/**
- * `JSON.stringify(value)`, except that negative zero is written as `-0` and a
- * {@linkcode JsonLiteral} as its text.
- *
- * @example
- * ```ts
- * import { stringifyJson } from "./json.ts";
- * if (stringifyJson({ a: [-0, 0, "-0"] }) !== '{"a":[-0,0,"-0"]}') throw new Error("lost -0");
- * ```
- */
-export function stringifyJson(value: unknown): string {
-  let special = false;
-  const text = JSON.stringify(value, (_key, v) => {
-    if ((v === 0 && Object.is(v, -0)) || v instanceof JsonLiteral) special = true;
-    return v;
-  });
-  // The fast path: almost no data holds a negative zero.
-  return special ? write(value) : text;
-}
-
-function write(value: unknown): string {
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : JSON.stringify(value);
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (value instanceof JsonLiteral) return value.text;
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-    return write((value as { toJSON: () => unknown }).toJSON());
-  }
-  if (Array.isArray(value)) {
-    return `[${value.map((v) => v === undefined || typeof v === "function" ? "null" : write(v))}]`;
-  }
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-    parts.push(`${JSON.stringify(k)}:${write(v)}`);
-  }
-  return `{${parts.join(",")}}`;
-}
+export { JsonLiteral, stringifyJson } from "../../src/json.ts";

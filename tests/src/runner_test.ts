@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { CancelledError, PluginError } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
-import type { Message, ObjectsMessage, WeftObject } from "../../src/messages.ts";
+import { type Message, type ObjectsMessage, partitionKey, type WeftObject } from "../../src/messages.ts";
 import type { ResolvedPipeline, ResolvedStep } from "../../src/pipeline.ts";
 import { type AnyPlugin, definePlugin, type PluginContext } from "../../src/plugin.ts";
 import { Redactor } from "../../src/redact.ts";
@@ -30,6 +30,8 @@ function pipelineOf(
     runtime: {
       retry: { attempts: 3, minDelay: 1, maxDelay: 5, timeout: 1000 },
       progressInterval: 0,
+      concurrency: 4,
+      batch: "auto",
     },
   };
 }
@@ -45,8 +47,15 @@ function object(i: number): WeftObject {
 function batch(collection: string, n: number, tenant?: string): ObjectsMessage {
   const objects = Array.from({ length: n }, (_, i) => object(i));
   return tenant === undefined
-    ? { type: "objects", collection, objects }
-    : { type: "objects", collection, tenant, objects };
+    ? { type: "objects", partition: partitionKey(collection), collection, seq: 0, objects }
+    : {
+      type: "objects",
+      partition: partitionKey(collection, tenant),
+      collection,
+      tenant,
+      seq: 0,
+      objects,
+    };
 }
 
 /** A source that sends `messages`, then ends. */
@@ -497,7 +506,7 @@ Deno.test("runPipeline() counts objects per collection and tenant", async () => 
     Empty: { objects: 0 },
   });
   assert.equal(summary.bytes, 1234);
-  assert.deepEqual(summary.counters, { files: 3 });
+  assert.deepEqual(summary.counters, { bytesWritten: 1234, files: 3 });
   assert.equal(summary.retries, 0);
   assert.equal(summary.output, "/backups/x");
 });

@@ -1,0 +1,390 @@
+/**
+ * Core-owned batching for sinks that write to a server ({@linkcode BatchSink}):
+ * re-batching per partition by count and bytes, requests in flight bounded by
+ * an adaptive controller, retries of only the objects that failed, and a
+ * dead-letter file for those that keep failing.
+ * @module
+ */
+import { BatchController, type BatchControllerOptions } from "./batch_controller.ts";
+import { type DeadLetterEntry, DeadLetterFile } from "./dead_letter.ts";
+import { messageOf, WeftError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { CollectionMessage, Message, WeftObject } from "./messages.ts";
+import type { BatchSink, ObjectOutcome } from "./plugin.ts";
+import { backoffDelay, isRetryable, sleep, TimeoutError } from "./retry.ts";
+
+// TODO(lead): replace with retry.ts's isTransient / isOverload once they land.
+const isTransient = isRetryable;
+const isOverload = (error: unknown) => error instanceof TimeoutError;
+
+/** Starting point of `runtime.batch: auto`. */
+export const AUTO_START = { size: 100, concurrency: 2 } as const;
+/** Most requests in flight `auto` goes to (Weaviate and the client share 2 cores in our measurements). */
+export const AUTO_MAX_CONCURRENCY = 16;
+
+/** What {@linkcode batchingSink} needs from the run. */
+export interface BatchingOptions {
+  sink: BatchSink;
+  /** `runtime.batch`. */
+  batch: "auto" | { size: number; concurrency: number };
+  /** The `adaptive-batching` flag: off keeps `auto` at its starting point. */
+  adaptive: boolean;
+  /** The run's retry policy: tries per object, backoff, time limit per request. */
+  retry: { attempts: number; minDelay: number; maxDelay: number; timeout: number };
+  /** Where refused objects go. */
+  deadLetterPath: string;
+  signal: AbortSignal;
+  log: Logger;
+  /** Counts objects the sink wrote. */
+  acknowledge(collection: string, tenant: string | undefined, n: number): void;
+}
+
+/** Batching figures for the run summary. */
+export interface BatchingStats {
+  /** Objects per batch at the end, and the largest used. */
+  size: number;
+  maxSize: number;
+  /** Requests in flight allowed at the end, and the most used. */
+  concurrency: number;
+  maxConcurrency: number;
+  requests: number;
+  latencyMs: { p50: number; p95: number };
+  /** Objects sent again alone after a per-object failure. */
+  retriedObjects: number;
+  /** Whole requests sent again after a transient failure. */
+  retriedRequests: number;
+  /** Objects given up on (written to the dead-letter file). */
+  deadLettered: number;
+  deadLetterFile?: string;
+}
+
+interface Partition {
+  key: string;
+  collection: string;
+  tenant?: string;
+  pending: WeftObject[];
+  pendingBytes: number;
+  /** Batches in flight or waiting for a retry. */
+  open: number;
+  idle: (() => void)[];
+}
+
+/** A run stops on this after objects were dead-lettered; the summary names the file. */
+export class DeadLetterError extends WeftError {
+  constructor(readonly count: number, readonly path: string, first: DeadLetterEntry) {
+    super(
+      "PLUGIN_FAILED",
+      `Cannot write ${count} object(s): refused after every retry, e.g. ${first.object.id} of "${first.collection}"${
+        first.tenant === undefined ? "" : ` (tenant "${first.tenant}")`
+      }: ${first.error}; they are in ${path} (restore them with pipelines/restore-dead-letter.yaml)`,
+      { retryable: false },
+    );
+    this.name = "DeadLetterError";
+  }
+}
+
+/**
+ * Wraps `options.sink` as a `WritableStream` of messages.
+ * `stats()` may be read at any time, also after a failure.
+ */
+export function batchingSink(
+  options: BatchingOptions,
+): { stream: WritableStream<Message>; stats: () => BatchingStats } {
+  const { sink, retry, log } = options;
+  const limits = sink.limits;
+  const fixed = options.batch === "auto" ? undefined : options.batch;
+  const controllerOptions: BatchControllerOptions = fixed
+    ? {
+      adaptive: false,
+      initialSize: Math.min(fixed.size, limits.maxObjects),
+      maxSize: Math.min(fixed.size, limits.maxObjects),
+      initialConcurrency: fixed.concurrency,
+      maxConcurrency: fixed.concurrency,
+    }
+    : {
+      adaptive: options.adaptive,
+      initialSize: Math.min(AUTO_START.size, limits.maxObjects),
+      maxSize: limits.maxObjects,
+      initialConcurrency: AUTO_START.concurrency,
+      maxConcurrency: AUTO_MAX_CONCURRENCY,
+    };
+  const controller = new BatchController(controllerOptions);
+  const definitions = new Map<string, CollectionMessage>();
+  const deadLetter = new DeadLetterFile(options.deadLetterPath, (c) => definitions.get(c));
+  const partitions = new Map<string, Partition>();
+  const attempts = new WeakMap<WeftObject, number>();
+  const sizes = new WeakMap<WeftObject, number>();
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  let inFlight = 0;
+  let slotWaiters: (() => void)[] = [];
+  let failure: unknown;
+  let firstDead: DeadLetterEntry | undefined;
+  let retriedObjects = 0;
+  let retriedRequests = 0;
+
+  const fail = (error: unknown) => {
+    failure ??= error;
+    stop.abort(error);
+    for (const wake of slotWaiters.splice(0)) wake();
+    for (const p of partitions.values()) for (const wake of p.idle.splice(0)) wake();
+  };
+  const throwIfFailed = () => {
+    if (failure !== undefined) throw failure;
+  };
+
+  const partitionOf = (m: { partition: string; collection: string; tenant?: string }) => {
+    let p = partitions.get(m.partition);
+    if (!p) {
+      p = {
+        key: m.partition,
+        collection: m.collection,
+        ...(m.tenant === undefined ? {} : { tenant: m.tenant }),
+        pending: [],
+        pendingBytes: 0,
+        open: 0,
+        idle: [],
+      };
+      partitions.set(m.partition, p);
+    }
+    return p;
+  };
+
+  const waitForSlot = async () => {
+    while (inFlight >= controller.concurrency && failure === undefined) {
+      await new Promise<void>((resolve) => slotWaiters.push(resolve));
+    }
+    throwIfFailed();
+  };
+  const releaseSlot = () => {
+    inFlight--;
+    const waiters = slotWaiters;
+    slotWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const settle = (p: Partition) => {
+    p.open--;
+    if (p.open === 0) { for (const wake of p.idle.splice(0)) wake(); }
+  };
+
+  /** Sends what `p` holds, in batches of the current size and at most `limits.maxBytes`. */
+  const flush = async (p: Partition, all: boolean) => {
+    while (p.pending.length > 0) {
+      const size = controller.size;
+      let count = 0;
+      let bytes = 0;
+      while (count < p.pending.length && count < size) {
+        const next = sizes.get(p.pending[count]!) ?? 0;
+        if (count > 0 && bytes + next > limits.maxBytes) break;
+        bytes += next;
+        count++;
+      }
+      const full = count >= size || count < p.pending.length;
+      if (!full && !all) return;
+      const objects = p.pending.splice(0, count);
+      p.pendingBytes -= bytes;
+      await waitForSlot();
+      send(p, objects);
+    }
+  };
+
+  const send = (p: Partition, objects: WeftObject[]) => {
+    inFlight++;
+    p.open++;
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(retry.timeout);
+    const requestSignal = AbortSignal.any([signal, timeout]);
+    const batch = {
+      partition: p.key,
+      collection: p.collection,
+      ...(p.tenant === undefined ? {} : { tenant: p.tenant }),
+      objects,
+    };
+    const call = sink.writeBatch(batch, requestSignal).then(
+      (outcomes) => ({ outcomes }),
+      (error) => ({ error: timeout.aborted ? new TimeoutError(retry.timeout) : error }),
+    );
+    call.then(async (result) => {
+      const latencyMs = performance.now() - started;
+      releaseSlot();
+      if ("error" in result) {
+        const error = result.error;
+        controller.record({ objects: objects.length, latencyMs, overloaded: isOverload(error) });
+        if (signal.aborted) return fail(failure ?? error);
+        if (!limits.idempotent || !isTransient(error)) return fail(error);
+        const spent = objects.filter((o) => tries(o) + 1 >= retry.attempts);
+        if (spent.length) return fail(error);
+        retriedRequests++;
+        log.warn(`retrying a batch of ${objects.length} after: ${messageOf(error)}`, {
+          partition: p.key,
+        });
+        for (const o of objects) attempts.set(o, tries(o) + 1);
+        await requeue(p, objects);
+        return;
+      }
+      const outcomes = result.outcomes;
+      if (outcomes.length !== objects.length) {
+        return fail(
+          new TypeError(
+            `Cannot use batch result: ${outcomes.length} outcomes for ${objects.length} objects`,
+          ),
+        );
+      }
+      let written = 0;
+      const again: WeftObject[] = [];
+      const dead: DeadLetterEntry[] = [];
+      for (const [i, outcome] of outcomes.entries()) {
+        const object = objects[i]!;
+        if (outcome === undefined) written++;
+        else if (outcome !== "deferred") {
+          const tried = tries(object) + 1;
+          attempts.set(object, tried);
+          if (outcome.retryable !== false && tried < retry.attempts) again.push(object);
+          else dead.push(entry(p, object, outcome, tried));
+        }
+      }
+      controller.record({
+        objects: objects.length,
+        latencyMs,
+        overloaded: false,
+        failed: objects.length - written,
+      });
+      if (written) options.acknowledge(p.collection, p.tenant, written);
+      if (dead.length) {
+        firstDead ??= dead[0];
+        await deadLetter.add(dead);
+      }
+      if (again.length) {
+        retriedObjects += again.length;
+        await requeue(p, again);
+      }
+    }).catch(fail).finally(() => settle(p));
+  };
+
+  const tries = (o: WeftObject) => attempts.get(o) ?? 0;
+
+  const entry = (
+    p: Partition,
+    object: WeftObject,
+    outcome: Exclude<ObjectOutcome, undefined | "deferred">,
+    tried: number,
+  ): DeadLetterEntry => ({
+    collection: p.collection,
+    ...(p.tenant === undefined ? {} : { tenant: p.tenant }),
+    error: outcome.error,
+    attempts: tried,
+    object,
+  });
+
+  /** Sends `objects` again, alone, after the backoff of their attempt. */
+  const requeue = async (p: Partition, objects: WeftObject[]) => {
+    const attempt = Math.max(...objects.map(tries));
+    const base = backoffDelay(attempt, { minDelayMs: retry.minDelay, maxDelayMs: retry.maxDelay });
+    p.open++;
+    try {
+      await sleep(Math.round(base / 2 + Math.random() * base / 2), signal);
+      // Retried objects go in their own batches: a bad object is not sent with good ones again.
+      for (let i = 0; i < objects.length; i += Math.max(1, controller.size)) {
+        await waitForSlot();
+        send(p, objects.slice(i, i + Math.max(1, controller.size)));
+      }
+    } finally {
+      settle(p);
+    }
+  };
+
+  const drain = async (p: Partition) => {
+    await flush(p, true);
+    while (p.open > 0 && failure === undefined) {
+      await new Promise<void>((resolve) => p.idle.push(resolve));
+    }
+    throwIfFailed();
+  };
+
+  const stream = new WritableStream<Message>({
+    async write(message) {
+      throwIfFailed();
+      if (message.type === "objects") {
+        const p = partitionOf(message);
+        for (const object of message.objects) {
+          const bytes = estimateBytes(object);
+          sizes.set(object, bytes);
+          p.pending.push(object);
+          p.pendingBytes += bytes;
+        }
+        await flush(p, false);
+        return;
+      }
+      if (message.type === "collection") definitions.set(message.collection, message);
+      if (message.type === "partition-end") {
+        const p = partitions.get(message.partition);
+        if (p) {
+          await drain(p);
+          partitions.delete(message.partition);
+        }
+      }
+      await sink.write?.(message);
+    },
+    async close() {
+      for (const p of partitions.values()) await drain(p);
+      throwIfFailed();
+      await sink.close?.();
+      await deadLetter.close();
+      if (deadLetter.count > 0 && firstDead) {
+        throw new DeadLetterError(deadLetter.count, deadLetter.path, firstDead);
+      }
+    },
+    async abort(reason) {
+      fail(reason);
+      await deadLetter.close();
+      await sink.abort?.(reason);
+    },
+  }, { highWaterMark: 1 });
+
+  const stats = (): BatchingStats => {
+    const s = controller.stats();
+    return {
+      size: s.size,
+      maxSize: s.maxSizeSeen,
+      concurrency: s.concurrency,
+      maxConcurrency: s.maxConcurrencySeen,
+      requests: s.requests,
+      latencyMs: { p50: Math.round(s.latencyP50Ms), p95: Math.round(s.latencyP95Ms) },
+      retriedObjects,
+      retriedRequests,
+      deadLettered: deadLetter.count,
+      ...(deadLetter.count ? { deadLetterFile: deadLetter.path } : {}),
+    };
+  };
+  return { stream, stats };
+}
+
+/**
+ * About how many bytes `object` takes in a request: vectors at 4 bytes a
+ * dimension, properties by a walk that counts strings and numbers (no
+ * serialising on the hot path).
+ */
+export function estimateBytes(object: WeftObject): number {
+  let bytes = 64 + object.id.length;
+  if (object.vector) bytes += object.vector.byteLength;
+  for (const v of Object.values(object.vectors)) {
+    if (Array.isArray(v)) { for (const row of v) bytes += row.byteLength + 8; }
+    else bytes += v.byteLength;
+  }
+  bytes += valueBytes(object.properties, 0);
+  if (object.references) {
+    for (const refs of Object.values(object.references)) bytes += refs.length * 64;
+  }
+  return bytes;
+}
+
+function valueBytes(value: unknown, depth: number): number {
+  if (typeof value === "string") return value.length + 8;
+  if (typeof value !== "object" || value === null || depth > 8) return 9;
+  let bytes = 2;
+  if (Array.isArray(value)) { for (const v of value) bytes += valueBytes(v, depth + 1) + 1; }
+  else {
+    for (const [k, v] of Object.entries(value)) bytes += k.length + 4 + valueBytes(v, depth + 1);
+  }
+  return bytes;
+}
