@@ -17,24 +17,45 @@
  */
 export {
   CancelledError,
+  DeadLetterError,
   formatIssue,
   IntegrityError,
+  isTransientStatus,
   messageOf,
   PipelineError,
   type PipelineIssue,
   PluginError,
   type PluginErrorTag,
+  RunError,
   ServerError,
+  TimeoutError,
   WeftError,
   type WeftErrorCode,
 } from "./src/errors.ts";
+export { type BatchingStats, estimateBytes } from "./src/batching.ts";
+export { type CacheOptions, type CacheStats, RunCache } from "./src/cache.ts";
+export { type DeadLetterEntry, decodeDeadLetterObject } from "./src/dead_letter.ts";
+export {
+  type FlagDefinition,
+  type FlagName,
+  FLAGS,
+  FlagSet,
+  type FlagSource,
+  type FlagStage,
+  type ResolvedFlag,
+  resolveFlags,
+} from "./src/flags.ts";
+export { mergePartitions, type PartitionReader } from "./src/partitions.ts";
 export { createLogger, type LogFormat, type Logger, type LogLevel } from "./src/logger.ts";
+export { partitionKey } from "./src/messages.ts";
 export type {
   CollectionMessage,
   IndexStatsMessage,
   Message,
   ObjectReference,
   ObjectsMessage,
+  PartitionEndMessage,
+  PartitionStartMessage,
   SourceInfoMessage,
   TenantInfo,
   Vector,
@@ -44,16 +65,29 @@ export { type LoadOptions, loadPipeline, parsePipeline } from "./src/loader.ts";
 export type { ResolvedPipeline, ResolvedStep, RuntimeConfig } from "./src/pipeline.ts";
 export {
   type AnyPlugin,
+  type Batch,
+  type BatchLimits,
+  type BatchSink,
+  type Cache,
   type ConfirmRequest,
   definePlugin,
+  type Flags,
   type Metrics,
+  type ObjectOutcome,
   type Plugin,
   type PluginContext,
   type PluginKind,
 } from "./src/plugin.ts";
 export { PluginRegistry } from "./src/registry.ts";
-export { backoffDelay, retry, type RetryOptions, sleep, TimeoutError } from "./src/retry.ts";
-export { RunError, type RunOptions, runPipeline } from "./src/runner.ts";
+export {
+  backoffDelay,
+  isOverload,
+  isTransient,
+  retry,
+  type RetryOptions,
+  sleep,
+} from "./src/retry.ts";
+export { type RunOptions, runPipeline } from "./src/runner.ts";
 export { formatSummary, type RunSummary } from "./src/summary.ts";
 export { byteSize, duration, optionalString } from "./src/units.ts";
 export { VERSION } from "./src/version.ts";

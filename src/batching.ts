@@ -7,15 +7,11 @@
  */
 import { BatchController, type BatchControllerOptions } from "./batch_controller.ts";
 import { type DeadLetterEntry, DeadLetterFile } from "./dead_letter.ts";
-import { messageOf, WeftError } from "./errors.ts";
+import { DeadLetterError, messageOf } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { CollectionMessage, Message, WeftObject } from "./messages.ts";
 import type { BatchSink, ObjectOutcome } from "./plugin.ts";
-import { backoffDelay, isRetryable, sleep, TimeoutError } from "./retry.ts";
-
-// TODO(lead): replace with retry.ts's isTransient / isOverload once they land.
-const isTransient = isRetryable;
-const isOverload = (error: unknown) => error instanceof TimeoutError;
+import { backoffDelay, isOverload, isTransient, sleep, TimeoutError } from "./retry.ts";
 
 /** Starting point of `runtime.batch: auto`. */
 export const AUTO_START = { size: 100, concurrency: 2 } as const;
@@ -67,20 +63,6 @@ interface Partition {
   /** Batches in flight or waiting for a retry. */
   open: number;
   idle: (() => void)[];
-}
-
-/** A run stops on this after objects were dead-lettered; the summary names the file. */
-export class DeadLetterError extends WeftError {
-  constructor(readonly count: number, readonly path: string, first: DeadLetterEntry) {
-    super(
-      "PLUGIN_FAILED",
-      `Cannot write ${count} object(s): refused after every retry, e.g. ${first.object.id} of "${first.collection}"${
-        first.tenant === undefined ? "" : ` (tenant "${first.tenant}")`
-      }: ${first.error}; they are in ${path} (restore them with pipelines/restore-dead-letter.yaml)`,
-      { retryable: false },
-    );
-    this.name = "DeadLetterError";
-  }
 }
 
 /**
@@ -331,7 +313,12 @@ export function batchingSink(
       await sink.close?.();
       await deadLetter.close();
       if (deadLetter.count > 0 && firstDead) {
-        throw new DeadLetterError(deadLetter.count, deadLetter.path, firstDead);
+        throw new DeadLetterError(deadLetter.count, deadLetter.path, {
+          id: firstDead.object.id,
+          collection: firstDead.collection,
+          ...(firstDead.tenant === undefined ? {} : { tenant: firstDead.tenant }),
+          error: firstDead.error,
+        });
       }
     },
     async abort(reason) {

@@ -1,11 +1,12 @@
 /**
- * The `weft` command line: run, validate, plugins.
+ * The `weft` command line: run, validate, verify, plugins, flags.
  * @module
  */
 import { parseArgs } from "node:util";
 import { builtinPlugins } from "../plugins/mod.ts";
 import { formatPluginHelp } from "./describe.ts";
 import { CancelledError, messageOf, PipelineError } from "./errors.ts";
+import { flagEnvProblems, resolveFlags } from "./flags.ts";
 import { loadPipeline } from "./loader.ts";
 import type { ResolvedPipeline } from "./pipeline.ts";
 import type { ConfirmRequest } from "./plugin.ts";
@@ -24,6 +25,7 @@ Usage:
   weft validate <pipeline.yaml> [--set path=value]...
   weft verify <backup-dir | weaviate-url> --against <weaviate-url> [--collection X] [--as Y]
   weft plugins [name]
+  weft flags [pipeline.yaml] [--set path=value]... [--json]
 
 Options:
   --set path=value     Override a value in the pipeline, e.g. --set source.with.collections=[Articles]
@@ -36,6 +38,7 @@ Options:
   --report FILE        verify: also write the report as JSON
   --skip-vectors       verify: leave vectors out (a copy restored with skipVectors)
   --tenants a=b,c=d    verify: tenants renamed in the copy (source=target)
+  --json               flags: print the flags as JSON
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   --log-format FORMAT  text | json (default text)
   -h, --help           Show this help
@@ -73,6 +76,7 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
         report: { type: "string" },
         "skip-vectors": { type: "boolean", default: false },
         tenants: { type: "string" },
+        json: { type: "boolean", default: false },
         "log-level": { type: "string", default: "info" },
         "log-format": { type: "string", default: "text" },
         help: { type: "boolean", short: "h", default: false },
@@ -117,6 +121,8 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
     }
     return 0;
   }
+
+  if (command === "flags") return await listFlags(rest, values.set, values.json, registry, io);
 
   if (command === "verify") {
     if (rest.length !== 1 || !values.against) {
@@ -185,6 +191,56 @@ export async function main(args: string[], io: CliIO = consoleIO): Promise<numbe
   }
 
   return await execute(pipeline, { level, format, confirmed: values.yes, redactor }, io);
+}
+
+/**
+ * `weft flags`: every flag with its value and where the value came from (the
+ * pipeline file, if given, then `WEFT_FLAG_*`, then the default).
+ */
+async function listFlags(
+  files: string[],
+  sets: string[],
+  json: boolean,
+  registry: PluginRegistry,
+  io: CliIO,
+): Promise<number> {
+  const [file] = files;
+  if (files.length > 1 || (!file && sets.length > 0)) {
+    io.err(`weft: flags takes at most one pipeline file, and --set only with one\n\n${USAGE}`);
+    return 2;
+  }
+  let fromPipeline: Record<string, boolean> | undefined;
+  if (file) {
+    const redactor = new Redactor();
+    try {
+      fromPipeline = (await loadPipeline(file, { registry, sets, redactor })).flags;
+    } catch (error) {
+      const message = error instanceof PipelineError
+        ? error.message
+        : `${file}: Cannot load pipeline: ${messageOf(error)}`;
+      io.err(redactor.redact(message));
+      return 2;
+    }
+  }
+  // The loader reports these with the file's problems; without a file, here.
+  const env = Deno.env.toObject();
+  const problems = flagEnvProblems(env);
+  for (const { variable, message } of problems) io.err(`${variable}: ${message}`);
+  if (problems.length) return 2;
+  const flags = resolveFlags(fromPipeline, env);
+  if (json) {
+    io.out(JSON.stringify(flags, null, 2));
+    return 0;
+  }
+  const rows = [
+    ["FLAG", "VALUE", "SOURCE", "STAGE", "DESCRIPTION"],
+    ...flags.map((f) => [f.name, f.value ? "on" : "off", f.source, f.stage, f.description]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) {
+    io.out(row.map((cell, i) => i < row.length - 1 ? cell.padEnd(widths[i]!) : cell).join("  "));
+  }
+  return 0;
 }
 
 /** A step's options on one line; what JSON cannot hold is shown by its type. */

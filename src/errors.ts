@@ -3,6 +3,7 @@
  * `TypeError` / `RangeError`.
  * @module
  */
+import type { RunSummary } from "./summary.ts";
 
 /** Stable codes, alphabetised. */
 export type WeftErrorCode =
@@ -14,7 +15,10 @@ export type WeftErrorCode =
 
 /** Options shared by every {@linkcode WeftError}. */
 export interface WeftErrorOptions extends ErrorOptions {
-  /** Whether repeating the failed call may succeed. Defaults to `true`. */
+  /**
+   * Whether repeating the failed call may succeed. Defaults to `false`: only
+   * what is known to be transient is retried.
+   */
   retryable?: boolean;
 }
 
@@ -29,7 +33,7 @@ export class WeftError extends Error {
     super(message, options);
     this.name = "WeftError";
     this.code = code;
-    this.retryable = options.retryable ?? true;
+    this.retryable = options.retryable ?? false;
   }
 }
 
@@ -109,15 +113,54 @@ export class PluginError extends WeftError {
   }
 }
 
-/** A server (Weaviate, S3) cannot be reached or refused a call. */
+/** HTTP statuses a later try may not meet: timeout, rate limit, server trouble. */
+const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * Whether an HTTP status is worth another try: 408, 429, 500, 502, 503, 504.
+ *
+ * @example
+ * ```ts
+ * import { isTransientStatus } from "./errors.ts";
+ * if (!isTransientStatus(503) || isTransientStatus(422)) throw new Error("wrong classification");
+ * ```
+ */
+export function isTransientStatus(status: number): boolean {
+  return TRANSIENT_STATUSES.has(status);
+}
+
+/**
+ * A server (Weaviate, S3) cannot be reached or refused a call. Unless
+ * `retryable` says otherwise, it is retryable when there was no answer, or
+ * when the answer's status is one {@linkcode isTransientStatus} accepts.
+ */
 export class ServerError extends WeftError {
   /** HTTP status, when there was a response. */
   readonly status: number | undefined;
 
   constructor(message: string, options: WeftErrorOptions & { status?: number } = {}) {
-    super("SERVER_UNAVAILABLE", message, options);
+    const { status } = options;
+    super("SERVER_UNAVAILABLE", message, {
+      ...options,
+      retryable: options.retryable ?? (status === undefined || isTransientStatus(status)),
+    });
     this.name = "ServerError";
-    this.status = options.status;
+    this.status = status;
+  }
+}
+
+/** A call passed its time limit (`RetryOptions.timeoutMs`); retryable. */
+export class TimeoutError extends WeftError {
+  /** The limit that passed, in ms. */
+  readonly timeoutMs: number;
+
+  constructor(ms: number, options: ErrorOptions = {}) {
+    super("SERVER_UNAVAILABLE", `Cannot finish call: timed out after ${ms} ms`, {
+      ...options,
+      retryable: true,
+    });
+    this.name = "TimeoutError";
+    this.timeoutMs = ms;
   }
 }
 
@@ -125,4 +168,30 @@ export class ServerError extends WeftError {
 export function messageOf(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** What a failed run throws: the error, plus the summary of what was done. */
+export class RunError extends Error {
+  constructor(readonly summary: RunSummary, options: ErrorOptions) {
+    super(summary.error ?? "run failed", options);
+    this.name = "RunError";
+  }
+}
+
+/** A run stops on this after objects were dead-lettered; the summary names the file. */
+export class DeadLetterError extends WeftError {
+  constructor(
+    readonly count: number,
+    readonly path: string,
+    first: { id: string; collection: string; tenant?: string; error: string },
+  ) {
+    super(
+      "PLUGIN_FAILED",
+      `Cannot write ${count} object(s): refused after every retry, e.g. ${first.id} of "${first.collection}"${
+        first.tenant === undefined ? "" : ` (tenant "${first.tenant}")`
+      }: ${first.error}; all are in ${path}, to restore once fixed with BACKUP_PATH=${path} and mode overwrite`,
+      { retryable: false },
+    );
+    this.name = "DeadLetterError";
+  }
 }

@@ -9,6 +9,7 @@ import type { Document, Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { closest } from "./_closest.ts";
 import { messageOf, PipelineError, type PipelineIssue } from "./errors.ts";
+import { flagEnvName, flagEnvProblems, FLAGS, unknownFlag } from "./flags.ts";
 import { interpolate } from "./interpolate.ts";
 import {
   pipelineSchema,
@@ -26,8 +27,12 @@ export interface LoadOptions {
   registry: PluginRegistry;
   /** `path=value` overrides, applied before validation. */
   sets?: string[];
-  /** Environment lookup; defaults to `Deno.env.get`. */
-  env?: (name: string) => string | undefined;
+  /**
+   * The environment, as a lookup or as the variables themselves; defaults to
+   * the process's. `WEFT_FLAG_*` variables are checked too: with a lookup
+   * only those of known flags, otherwise also any that names no flag.
+   */
+  env?: ((name: string) => string | undefined) | Readonly<Record<string, string | undefined>>;
   /**
    * Receives the values of variables whose names look secret (`*_KEY`,
    * `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, …) used in the file, and the values
@@ -91,9 +96,11 @@ export async function parsePipeline(
     return at(nodeAt(doc, path, key), path, message);
   };
   const redactor = options.redactor ?? new Redactor();
+  const env = options.env ?? Deno.env.toObject();
+  const lookup = typeof env === "function" ? env : (name: string) => env[name];
   // A value with a variable problem would also fail its schema: report it once.
   const flagged: string[] = [];
-  interpolateDocument(doc, options.env ?? ((name) => Deno.env.get(name)), redactor, (p, m) => {
+  interpolateDocument(doc, lookup, redactor, (p, m) => {
     flagged.push(dotted(p));
     issues.push(locate(p, m));
   });
@@ -131,7 +138,12 @@ export async function parsePipeline(
   }
   redactor.addFromConfig(raw);
   const parsed = pipelineSchema.safeParse(raw);
-  if (!parsed.success) report(zodIssues(parsed.error, [], pipelineSchema, locate));
+  if (!parsed.success) {
+    // A flag's value is reported by flagIssues, which can say what it expects.
+    const found = zodIssues(parsed.error, [], pipelineSchema, locate);
+    report(found.filter((issue) => !issue.path.startsWith("flags.")));
+  }
+  report(flagIssues(raw?.flags, typeof env === "function" ? undefined : env, lookup, locate));
   const baseDir = dirname(resolve(file));
 
   const resolveStep = async (
@@ -187,7 +199,42 @@ export async function parsePipeline(
     throw new PipelineError(sortIssues(masked));
   }
   const data = parsed.data;
-  return { name: data.name, file, source, transforms, sink, runtime: data.runtime };
+  const flags = Object.fromEntries(
+    Object.entries(data.flags).map(([name, value]) => [name, value === true || value === "on"]),
+  );
+  return { name: data.name, file, source, transforms, sink, runtime: data.runtime, flags };
+}
+
+/**
+ * Flags of the file that name no flag or hold no on/off value, and
+ * `WEFT_FLAG_*` variables that do the same.
+ */
+function flagIssues(
+  fromFile: unknown,
+  variables: Readonly<Record<string, string | undefined>> | undefined,
+  lookup: (name: string) => string | undefined,
+  locate: (path: Path, message: string, key?: boolean) => PipelineIssue,
+): PipelineIssue[] {
+  const out: PipelineIssue[] = [];
+  if (fromFile && typeof fromFile === "object" && !Array.isArray(fromFile)) {
+    for (const [name, value] of Object.entries(fromFile)) {
+      if (!FLAGS.some((flag) => flag.name === name)) {
+        out.push(locate(["flags", name], unknownFlag(name), true));
+      } else if (typeof value !== "boolean" && value !== "on" && value !== "off") {
+        const got = typeof value === "string" ? `"${value}"` : JSON.stringify(value) ?? "nothing";
+        out.push(locate(["flags", name], `expected on or off, got ${got}`));
+      }
+    }
+  }
+  // A lookup cannot list variables: then only those of known flags are checked.
+  const env = variables ??
+    Object.fromEntries(
+      FLAGS.map((flag) => [flagEnvName(flag.name), lookup(flagEnvName(flag.name))]),
+    );
+  for (const { variable, message } of flagEnvProblems(env)) {
+    out.push({ file: variable, path: "", message });
+  }
+  return out;
 }
 
 function applySets(doc: Document, sets: string[], issues: PipelineIssue[]): string[] {

@@ -3,7 +3,8 @@
  * backpressure, cancellation, error tagging, cleanups and a summary.
  * @module
  */
-import { CancelledError, messageOf, PluginError } from "./errors.ts";
+import { CancelledError, messageOf, PluginError, RunError } from "./errors.ts";
+export { RunError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Message } from "./messages.ts";
 import type { ResolvedPipeline, ResolvedStep } from "./pipeline.ts";
@@ -31,14 +32,6 @@ export interface RunOptions {
   confirm?: (request: ConfirmRequest) => Promise<boolean>;
   /** Feature flags; default: the pipeline's `flags:`, then `WEFT_FLAG_*`, then each default. */
   flags?: FlagSet;
-}
-
-/** What a failed run throws: the error, plus the summary of what was done. */
-export class RunError extends Error {
-  constructor(readonly summary: RunSummary, options: ErrorOptions) {
-    super(summary.error ?? "run failed", options);
-    this.name = "RunError";
-  }
 }
 
 /**

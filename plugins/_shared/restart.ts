@@ -4,9 +4,9 @@
  * schema is loaded — about 8 s for a small node, longer for a large one.
  * @module
  */
-import { ServerError, WeftError } from "../../src/errors.ts";
+import { ServerError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
-import { isRetryable, sleep } from "../../src/retry.ts";
+import { isRetryable, isTransient, sleep } from "../../src/retry.ts";
 
 /** How long a call keeps being retried while Weaviate looks restarted. */
 export const RESTART_GRACE_MS = 120_000;
@@ -18,9 +18,7 @@ export function isRestarting(error: unknown): boolean {
       ? error.retryable
       : error.status === 404 || error.status === 503;
   }
-  // A connection dropped while the body was read surfaces as a plain error.
-  return !(error instanceof WeftError) && !(error instanceof SyntaxError) &&
-    !(error instanceof DOMException && error.name === "AbortError");
+  return isTransient(error);
 }
 
 /**

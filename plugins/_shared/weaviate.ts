@@ -4,10 +4,10 @@
  */
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import { z } from "zod";
-import { messageOf, ServerError } from "../../src/errors.ts";
+import { isTransientStatus, messageOf, ServerError, TimeoutError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { safeUrl } from "../../src/redact.ts";
-import { TimeoutError } from "../../src/retry.ts";
+import { isTransient } from "../../src/retry.ts";
 import { address, optionalString } from "../../src/units.ts";
 import { stringifyJson } from "./json.ts";
 
@@ -96,17 +96,19 @@ export async function connectWeaviate(
     firstContact: boolean,
   ): Promise<T> => {
     const action = `Cannot ${method} ${shownBase}${path}`;
+    // Outside the try: a body JSON cannot hold is a bug, not a network failure.
+    const init: RequestInit = {
+      method,
+      headers: {
+        ...authHeaders,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: stringifyJson(body) }),
+      signal,
+    };
     let res: Response;
     try {
-      res = await fetch(`${restBase}${path}`, {
-        method,
-        headers: {
-          ...authHeaders,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: stringifyJson(body) }),
-        signal,
-      });
+      res = await fetch(`${restBase}${path}`, init);
     } catch (error) {
       throw networkError(action, rest, error, signal, firstContact);
     }
@@ -117,10 +119,9 @@ export async function connectWeaviate(
       throw networkError(action, rest, error, signal, false);
     }
     if (!res.ok) {
-      const retryable = res.status === 429 || res.status >= 500;
       throw new ServerError(
         `${action}: HTTP ${res.status} ${describeBody(text)}`,
-        { status: res.status, retryable },
+        { status: res.status, retryable: isTransientStatus(res.status) },
       );
     }
     if (!text) return undefined as T;
@@ -153,11 +154,17 @@ export async function connectWeaviate(
       grpcSecure: grpc.protocol === "https:",
       headers: config.headers,
       ...(config.apiKey ? { authCredentials: new weaviate.ApiKey(config.apiKey) } : {}),
+    }).catch((error) => {
+      throw clientError(shownBase, grpc, error);
     });
+  // A failed connect is forgotten: the next call tries again rather than rethrowing it.
   const lazyClient = () =>
     client ??= ctx.retry(connect).then((c) => {
       ctx.onClose(() => c.close());
       return c;
+    }, (error) => {
+      client = undefined;
+      throw error;
     });
   return {
     client: lazyClient,
@@ -212,18 +219,27 @@ export function classifyNetworkError(
   if (/connection reset|ECONNRESET|broken pipe|EPIPE|connection closed|unexpected eof/i.test(all)) {
     return { failure: "reset", reason: "connection reset" };
   }
+  if (/error reading a body from connection/i.test(all)) {
+    return { failure: "reset", reason: "connection cut while reading the answer" };
+  }
   return { failure: "other", reason: detail(innermost) };
 }
 
-/** The innermost message without Deno's `error sending request for url (…): ` preamble. */
+/**
+ * The innermost message without Deno's preamble, which names the URL (and so
+ * any credentials in it): `error sending request for url (…): ` or
+ * `error sending request from … for … (…): `.
+ */
 function detail(error: unknown): string {
-  return messageOf(error).replace(/^error sending request for url \([^)]*\):\s*/i, "") ||
+  return messageOf(error)
+    .replace(/^error sending request (?:for url \([^)]*\)|from \S+ for \S+ \([^)]*\)):\s*/i, "") ||
     "no answer";
 }
 
 /**
  * The error for a request that got no answer. Refused connections and unknown
- * hosts are worth retrying later in a run (a server restarting), not at first contact.
+ * hosts are worth retrying later in a run (a server restarting), not at first
+ * contact; a failure that is no known network failure (a bug, a bad header) never.
  */
 function networkError(
   action: string,
@@ -235,10 +251,26 @@ function networkError(
   if (signal.aborted && !(signal.reason instanceof TimeoutError)) {
     return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
   }
-  const { failure, reason } = classifyNetworkError(signal.aborted ? signal.reason : error, url);
+  const cause = signal.aborted ? signal.reason : error;
+  const { failure, reason } = classifyNetworkError(cause, url);
   const fatal = failure === "blocked" || failure === "tls" ||
-    (firstContact && (failure === "refused" || failure === "dns"));
-  return new ServerError(`${action}: ${reason}`, { cause: error, retryable: !fatal });
+    (firstContact && (failure === "refused" || failure === "dns")) ||
+    (failure === "other" && !isTransient(cause));
+  return new ServerError(`${action}: ${reason}`, { cause, retryable: !fatal });
+}
+
+/**
+ * What weaviate-client threw while connecting. REST answered just before, so
+ * a failed request (`fetch failed`) or a timeout is a server restarting:
+ * retryable; a gRPC health check that fails is more likely a wrong gRPC port.
+ */
+function clientError(shownBase: string, grpc: URL, error: unknown): ServerError {
+  const text = messageOf(error);
+  const retryable = isTransient(error) || /\bfetch failed\b|timed out/i.test(text);
+  return new ServerError(
+    `Cannot connect weaviate-client to ${shownBase} (gRPC ${grpc.host}): ${text}`,
+    { cause: error, retryable },
+  );
 }
 
 function describeBody(text: string): string {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { builtinPlugins } from "../../plugins/mod.ts";
 import { type CliIO, main } from "../../src/cli.ts";
+import { FLAGS } from "../../src/flags.ts";
 import { VERSION } from "../../src/version.ts";
 import { freePort } from "../harness/process.ts";
 
@@ -324,4 +325,116 @@ runtime:
         "not found (DNS)",
     );
   });
+});
+
+/** `weft flags` rows as `[name, value, source, stage]`, the header first. */
+function flagRows(stdout: string[]): string[][] {
+  return stdout.map((line) => line.split(/ {2,}/).slice(0, 4));
+}
+
+Deno.test("main(['flags']) lists every flag with its value, source and stage", async () => {
+  const io = capture();
+  assert.equal(await main(["flags"], io), 0);
+  assert.deepEqual(io.stderr, []);
+  assert.deepEqual(flagRows(io.stdout), [
+    ["FLAG", "VALUE", "SOURCE", "STAGE"],
+    ["adaptive-batching", "on", "default", "beta"],
+    ["parallel-partitions", "on", "default", "beta"],
+  ]);
+  // Aligned: every description starts in the same column.
+  const column = io.stdout[0]!.indexOf("DESCRIPTION");
+  for (const [i, flag] of FLAGS.entries()) {
+    assert.equal(io.stdout[i + 1]!.slice(column), flag.description);
+  }
+});
+
+Deno.test("main(['flags', file]) shows where each value came from: pipeline, --set or env", async () => {
+  const text = `name: flagged
+source:
+  use: weaviate-reader
+sink:
+  use: file-writer
+  with:
+    path: $DIR/out
+flags:
+  parallel-partitions: off
+`;
+  await withPipeline(text, async (file) => {
+    const io = capture();
+    assert.equal(await main(["flags", file], io), 0, io.stderr.join("\n"));
+    assert.deepEqual(flagRows(io.stdout).slice(1), [
+      ["adaptive-batching", "on", "default", "beta"],
+      ["parallel-partitions", "off", "pipeline", "beta"],
+    ]);
+
+    await withEnv({ WEFT_FLAG_PARALLEL_PARTITIONS: "on" }, async () => {
+      const env = capture();
+      assert.equal(await main(["flags", file, "--set", "flags.adaptive-batching=off"], env), 0);
+      assert.deepEqual(flagRows(env.stdout).slice(1), [
+        ["adaptive-batching", "off", "pipeline", "beta"],
+        ["parallel-partitions", "on", "env", "beta"],
+      ]);
+    });
+  });
+});
+
+Deno.test("main(['flags', '--json']) prints the resolved flags as JSON", async () => {
+  await withEnv({ WEFT_FLAG_ADAPTIVE_BATCHING: "off" }, async () => {
+    const io = capture();
+    assert.equal(await main(["flags", "--json"], io), 0);
+    const flags = JSON.parse(io.stdout.join("\n"));
+    assert.deepEqual(
+      flags.map((f: { name: string; value: boolean; source: string }) => [
+        f.name,
+        f.value,
+        f.source,
+      ]),
+      [["adaptive-batching", false, "env"], ["parallel-partitions", true, "default"]],
+    );
+  });
+});
+
+Deno.test("main(['flags']) exits 2 with one line for a bad WEFT_FLAG_* variable", async () => {
+  await withEnv({ WEFT_FLAG_PARALLEL_PARTITION: "off" }, async () => {
+    const io = capture();
+    assert.equal(await main(["flags"], io), 2);
+    assert.deepEqual(io.stdout, []);
+    assert.deepEqual(io.stderr, [
+      'WEFT_FLAG_PARALLEL_PARTITION: unknown flag "parallel-partition"; did you mean ' +
+      '"parallel-partitions"? (see `weft flags`)',
+    ]);
+  });
+  await withEnv({ WEFT_FLAG_ADAPTIVE_BATCHING: "maybe" }, async () => {
+    const io = capture();
+    assert.equal(await main(["validate", BACKUP], io), 2);
+    assert.deepEqual(io.stderr, ['WEFT_FLAG_ADAPTIVE_BATCHING: expected on or off, got "maybe"']);
+  });
+});
+
+Deno.test("main(['flags', file]) exits 2 with file:line:col for an unknown flag", async () => {
+  const text = `name: flagged
+source:
+  use: weaviate-reader
+sink:
+  use: file-writer
+  with:
+    path: $DIR/out
+flags:
+  adaptive-batchng: off
+`;
+  await withPipeline(text, async (file) => {
+    const io = capture();
+    assert.equal(await main(["flags", file], io), 2);
+    assert.deepEqual(io.stdout, []);
+    assert.deepEqual(io.stderr, [
+      `${file}:9:3: flags.adaptive-batchng: unknown flag "adaptive-batchng"; did you mean ` +
+      '"adaptive-batching"? (see `weft flags`)',
+    ]);
+  });
+  const set = capture();
+  assert.equal(await main(["flags", "--set", "flags.adaptive-batching=off"], set), 2);
+  assert.equal(
+    set.stderr[0],
+    "weft: flags takes at most one pipeline file, and --set only with one",
+  );
 });

@@ -95,7 +95,10 @@ Deno.test("parsePipeline() resolves a valid pipeline with defaults filled in", a
   assert.deepEqual(pipeline.runtime, {
     retry: { attempts: 6, minDelay: 250, maxDelay: 15_000, timeout: 120_000 },
     progressInterval: 5_000,
+    concurrency: 4,
+    batch: "auto",
   });
+  assert.deepEqual(pipeline.flags, {});
 });
 
 Deno.test("parsePipeline() reports a YAML syntax error with its line and column", async () => {
@@ -662,4 +665,124 @@ Deno.test("an API key or header holding a line break is refused at validation, w
     "source.with.headers.X-Key",
   ]);
   assert.doesNotMatch(error.message, /SECRET/);
+});
+
+Deno.test("parsePipeline() turns on/off and true/false flags into booleans", async () => {
+  const text = `${VALID}flags:\n  adaptive-batching: off\n  parallel-partitions: true\n`;
+  const pipeline = await parsePipeline(text, "p.yaml", { registry, env: noEnv });
+  assert.deepEqual(pipeline.flags, { "adaptive-batching": false, "parallel-partitions": true });
+  const on = await parsePipeline(
+    `${VALID}flags:\n  adaptive-batching: "on"\n  parallel-partitions: false\n`,
+    "p.yaml",
+    { registry, env: noEnv },
+  );
+  assert.deepEqual(on.flags, { "adaptive-batching": true, "parallel-partitions": false });
+});
+
+Deno.test("parsePipeline() reports an unknown flag at its key, with the closest name", async () => {
+  const text = `${VALID}flags:\n  adaptive-batching: on\n  paralel-partitions: off\n  turbo: on\n`;
+  assert.deepEqual(await issuesOf(text), [
+    {
+      file: "p.yaml",
+      line: 12,
+      col: 3,
+      path: "flags.paralel-partitions",
+      message: 'unknown flag "paralel-partitions"; did you mean "parallel-partitions"? ' +
+        "(see `weft flags`)",
+    },
+    {
+      file: "p.yaml",
+      line: 13,
+      col: 3,
+      path: "flags.turbo",
+      message: 'unknown flag "turbo" (see `weft flags`)',
+    },
+  ]);
+});
+
+Deno.test("parsePipeline() reports a flag value that is not on or off at the value", async () => {
+  const text = `${VALID}flags:\n  adaptive-batching: maybe\n  parallel-partitions: 1\n`;
+  assert.deepEqual(await issuesOf(text), [
+    {
+      file: "p.yaml",
+      line: 11,
+      col: 22,
+      path: "flags.adaptive-batching",
+      message: 'expected on or off, got "maybe"',
+    },
+    {
+      file: "p.yaml",
+      line: 12,
+      col: 24,
+      path: "flags.parallel-partitions",
+      message: "expected on or off, got 1",
+    },
+  ]);
+});
+
+Deno.test("parsePipeline() reports a flag set from an unset variable once", async () => {
+  const text = `${VALID}flags:\n  adaptive-batching: \${WEFT_TEST_UNSET}\n`;
+  assert.deepEqual(await issuesOf(text), [{
+    file: "p.yaml",
+    line: 11,
+    col: 22,
+    path: "flags.adaptive-batching",
+    message: "environment variable WEFT_TEST_UNSET is not set",
+  }]);
+});
+
+Deno.test("parsePipeline() sets a flag with --set, and reports an unknown one at the --set", async () => {
+  const pipeline = await parsePipeline(VALID, "p.yaml", {
+    registry,
+    env: noEnv,
+    sets: ["flags.adaptive-batching=off", "flags.parallel-partitions=on"],
+  });
+  assert.deepEqual(pipeline.flags, { "adaptive-batching": false, "parallel-partitions": true });
+  assert.deepEqual(await issuesOf(VALID, { sets: ["flags.adaptive-batchin=off"] }), [{
+    file: "--set flags.adaptive-batchin",
+    path: "flags.adaptive-batchin",
+    message: 'unknown flag "adaptive-batchin"; did you mean "adaptive-batching"? ' +
+      "(see `weft flags`)",
+  }]);
+});
+
+Deno.test("parsePipeline() reports WEFT_FLAG_* variables that name no flag or are not on/off", async () => {
+  const env = {
+    WEFT_FLAG_PARALLEL_PARTITION: "on",
+    WEFT_FLAG_ADAPTIVE_BATCHING: "sometimes",
+    WEFT_FLAGS_ARE_NOT_CHECKED: "x",
+  };
+  assert.deepEqual(await issuesOf(VALID, { env }), [
+    {
+      file: "WEFT_FLAG_ADAPTIVE_BATCHING",
+      path: "",
+      message: 'expected on or off, got "sometimes"',
+    },
+    {
+      file: "WEFT_FLAG_PARALLEL_PARTITION",
+      path: "",
+      message: 'unknown flag "parallel-partition"; did you mean "parallel-partitions"? ' +
+        "(see `weft flags`)",
+    },
+  ]);
+  // A lookup cannot list variables, but the values of known flags are still checked.
+  assert.deepEqual(
+    await issuesOf(VALID, { env: envOf({ WEFT_FLAG_PARALLEL_PARTITIONS: "2" }) }),
+    [{ file: "WEFT_FLAG_PARALLEL_PARTITIONS", path: "", message: 'expected on or off, got "2"' }],
+  );
+  // Good values are left for the run to apply: the pipeline keeps only its own flags.
+  const pipeline = await parsePipeline(VALID, "p.yaml", {
+    registry,
+    env: { WEFT_FLAG_ADAPTIVE_BATCHING: "off" },
+  });
+  assert.deepEqual(pipeline.flags, {});
+});
+
+Deno.test("parsePipeline() takes the environment as variables for ${VAR} too", async () => {
+  const pipeline = await parsePipeline(
+    "name: t\nsource:\n  use: any-source\n  with:\n    url: ${URL}\nsink:\n  use: any-sink\n",
+    "p.yaml",
+    { registry: anyRegistry, env: { URL: "http://x:8080" } },
+  );
+  assert.equal((pipeline.source.config as { url: string }).url, "http://x:8080");
 });

@@ -1,13 +1,32 @@
+import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
-import { CancelledError, ServerError, WeftError } from "../../src/errors.ts";
-import { backoffDelay, isRetryable, retry, sleep, TimeoutError } from "../../src/retry.ts";
+import {
+  CancelledError,
+  IntegrityError,
+  PipelineError,
+  PluginError,
+  ServerError,
+  WeftError,
+} from "../../src/errors.ts";
+import {
+  backoffDelay,
+  isOverload,
+  isRetryable,
+  isTransient,
+  retry,
+  sleep,
+  TimeoutError,
+} from "../../src/retry.ts";
+
+/** A transient failure, as a dropped connection surfaces in Deno. */
+const dropped = (message: string) => new Deno.errors.ConnectionReset(message);
 
 Deno.test("retry() returns the first success after failures", async () => {
   const attempts: number[] = [];
   const retries: [string, number][] = [];
   const value = await retry((_signal, attempt) => {
     attempts.push(attempt);
-    return attempt < 3 ? Promise.reject(new Error(`flaky ${attempt}`)) : Promise.resolve("done");
+    return attempt < 3 ? Promise.reject(dropped(`flaky ${attempt}`)) : Promise.resolve("done");
   }, {
     attempts: 5,
     minDelayMs: 1,
@@ -23,7 +42,7 @@ Deno.test("retry() gives up after `attempts` tries and throws the last error", a
   const errors: Error[] = [];
   await assert.rejects(
     retry(() => {
-      const error = new Error(`failure ${++calls}`);
+      const error = dropped(`failure ${++calls}`);
       errors.push(error);
       return Promise.reject(error);
     }, { attempts: 3, minDelayMs: 1 }),
@@ -38,9 +57,9 @@ Deno.test("retry() with attempts: 1 calls once and never retries", async () => {
   await assert.rejects(
     retry(() => {
       calls++;
-      return Promise.reject(new Error("once"));
+      return Promise.reject(dropped("once"));
     }, { attempts: 1, onRetry: () => retried = true }),
-    /^Error: once$/,
+    /^ConnectionReset: once$/,
   );
   assert.equal(calls, 1);
   assert.equal(retried, false);
@@ -75,20 +94,266 @@ Deno.test("retry() asks a custom retryable predicate", async () => {
   await assert.rejects(
     retry(() => {
       calls++;
-      return Promise.reject(new Error("400 Bad Request"));
+      return Promise.reject(dropped("400 Bad Request"));
     }, { attempts: 5, minDelayMs: 1, retryable: (e) => !String(e).includes("400") }),
     /400 Bad Request/,
   );
   assert.equal(calls, 1);
 });
 
-Deno.test("isRetryable() refuses non-retryable WeftErrors and AbortErrors only", () => {
-  assert.equal(isRetryable(new Error("x")), true);
+Deno.test("retry() tries a TypeError from a bug once, not `attempts` times", async () => {
+  let calls = 0;
+  const retried: unknown[] = [];
+  await assert.rejects(
+    retry(() => {
+      calls++;
+      const config = JSON.parse("null") as { url: string };
+      return Promise.resolve(config.url.length);
+    }, { attempts: 6, minDelayMs: 1, onRetry: (error) => retried.push(error) }),
+    TypeError,
+  );
+  assert.equal(calls, 1);
+  assert.deepEqual(retried, []);
+});
+
+Deno.test("retry() gives up at once on errors not known to be transient", async () => {
+  const errors: [string, unknown][] = [
+    ["Error", new Error("something unexpected")],
+    ["RangeError", new RangeError("Invalid array length")],
+    [
+      "SyntaxError",
+      (() => {
+        try {
+          JSON.parse("<html>");
+        } catch (error) {
+          return error;
+        }
+      })(),
+    ],
+    ["AbortError", new DOMException("The signal has been aborted", "AbortError")],
+    ["IntegrityError", new IntegrityError("checksum mismatch")],
+    ["WeftError without retryable", new WeftError("PLUGIN_FAILED", "bad")],
+    ["a thrown string", "down"],
+  ];
+  for (const [what, error] of errors) {
+    let calls = 0;
+    await assert.rejects(
+      retry(() => {
+        calls++;
+        return Promise.reject(error);
+      }, { attempts: 6, minDelayMs: 1 }),
+      (thrown) => thrown === error,
+    );
+    assert.equal(calls, 1, `${what} was tried ${calls} times`);
+  }
+});
+
+/** A local port nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+Deno.test("retry() retries fetch to a closed port, then throws fetch's TypeError", async () => {
+  const url = `http://127.0.0.1:${closedPort()}/v1/meta`;
+  let calls = 0;
+  const retried: unknown[] = [];
+  const error = await retry(async (signal) => {
+    calls++;
+    return await fetch(url, { signal });
+  }, { attempts: 3, minDelayMs: 1, onRetry: (e) => retried.push(e) }).then(
+    () => assert.fail("fetch to a closed port succeeded"),
+    (e: unknown) => e,
+  );
+  assert.equal(calls, 3);
+  assert.equal(retried.length, 2);
+  // Deno 2.9: `TypeError: fetch failed`, the reason in its cause.
+  assert.ok(error instanceof TypeError, String(error));
+  assert.match(String((error as Error).cause), /Connection refused/i);
+  assert.equal(isTransient(error), true);
+  assert.equal(isOverload(error), false, "a refused connection is no overload");
+});
+
+Deno.test("isTransient() accepts fetch's network failures, not its other TypeErrors", async () => {
+  const refused = await fetch(`http://127.0.0.1:${closedPort()}/`).catch((e) => e);
+  assert.equal(isTransient(refused), true);
+  const blocked = await fetch("http://127.0.0.1:6000/").catch((e) => e);
+  assert.match(String(blocked), /blocked/);
+  assert.equal(isTransient(blocked), false);
+  const invalid = await fetch("not a url").catch((e) => e);
+  assert.ok(invalid instanceof TypeError);
+  assert.equal(isTransient(invalid), false);
+  const tls = new TypeError("fetch failed", {
+    cause: new Error(
+      "error sending request for url (https://127.0.0.1:1/): client error (Connect): invalid peer certificate: UnknownIssuer",
+    ),
+  });
+  assert.equal(isTransient(tls), false);
+  assert.equal(isTransient(new TypeError("error reading a body from connection")), true);
+  assert.equal(isTransient(new TypeError("fetch failed")), false, "no reason, no retry");
+});
+
+Deno.test("isTransient() accepts Deno's network errors and their node: codes", async () => {
+  const refused = await Deno.connect({ hostname: "127.0.0.1", port: closedPort() })
+    .catch((e) => e);
+  assert.ok(refused instanceof Deno.errors.ConnectionRefused);
+  assert.equal(isTransient(refused), true);
+  for (
+    const type of [
+      Deno.errors.ConnectionReset,
+      Deno.errors.ConnectionAborted,
+      Deno.errors.BrokenPipe,
+      Deno.errors.TimedOut,
+      Deno.errors.Interrupted,
+      Deno.errors.UnexpectedEof,
+      Deno.errors.NotConnected,
+    ]
+  ) {
+    assert.equal(isTransient(new type("x")), true, type.name);
+  }
+  assert.equal(isTransient(new Deno.errors.NotFound("x")), false);
+  assert.equal(isTransient(new Deno.errors.PermissionDenied("x")), false);
+  const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  assert.equal(isTransient(reset), true);
+  const missing = Object.assign(new Error("no such file"), { code: "ENOENT" });
+  assert.equal(isTransient(missing), false);
+});
+
+/** A grpc-js `ServiceError` (`Object.assign(new Error(…), status)`), as a call rejects. */
+function grpcError(code: grpc.status, details: string) {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), {
+    code,
+    details,
+    metadata: new grpc.Metadata(),
+  });
+}
+
+Deno.test("retry() retries a gRPC UNAVAILABLE (14) and not an INVALID_ARGUMENT (3)", async () => {
+  for (const [code, expected] of [[14, 4], [3, 1]] as const) {
+    let calls = 0;
+    const error = grpcError(code, "x");
+    await assert.rejects(
+      retry(() => {
+        calls++;
+        return Promise.reject(error);
+      }, { attempts: 4, minDelayMs: 1 }),
+      (thrown) => thrown === error,
+    );
+    assert.equal(calls, expected, `gRPC code ${code}`);
+  }
+});
+
+Deno.test("isTransient() and isOverload() read gRPC codes", () => {
+  const transient = [4, 8, 10, 14];
+  const overload = [4, 8, 14];
+  for (let code = 0; code <= 16; code++) {
+    const error = grpcError(code, "x");
+    assert.equal(isTransient(error), transient.includes(code), `isTransient, code ${code}`);
+    assert.equal(isOverload(error), overload.includes(code), `isOverload, code ${code}`);
+  }
+  // nice-grpc's ClientError: numeric code, message `/path STATUS: details`.
+  const clientError = Object.assign(
+    new Error("/weaviate.v1.Weaviate/Search UNAVAILABLE: No connection established"),
+    { name: "ClientError", path: "/weaviate.v1.Weaviate/Search", code: 14, details: "x" },
+  );
+  assert.equal(isTransient(clientError), true);
+  // weaviate-client keeps only the message of nice-grpc's error.
+  const wrapped = (status: string) =>
+    new Error(
+      `Query call with protocol gRPC failed with message: /weaviate.v1.Weaviate/Search ${status}: busy`,
+    );
+  assert.equal(isTransient(wrapped("UNAVAILABLE")), true);
+  assert.equal(isOverload(wrapped("RESOURCE_EXHAUSTED")), true);
+  assert.equal(isTransient(wrapped("INVALID_ARGUMENT")), false);
+  assert.equal(isTransient(wrapped("ABORTED")), true);
+  assert.equal(isOverload(wrapped("ABORTED")), false);
+  assert.equal(isTransient(new Error("Weaviate request timed out with message: 30000ms")), true);
+  // An HTTP status in `code` (weaviate-client's WeaviateUnexpectedStatusCodeError) is no gRPC code.
+  assert.equal(isTransient(Object.assign(new Error("failed"), { code: 404 })), false);
+  // DOMException's legacy codes are no gRPC codes either (NOT_FOUND_ERR = 8).
+  assert.equal(isTransient(new DOMException("gone", "NotFoundError")), false);
+});
+
+Deno.test("isTransient() accepts what a grpc-js call to a closed port rejects with", async () => {
+  const client = new grpc.Client(`127.0.0.1:${closedPort()}`, grpc.credentials.createInsecure());
+  try {
+    const error = await new Promise<grpc.ServiceError>((resolve, reject) => {
+      client.makeUnaryRequest<Uint8Array, Uint8Array>(
+        "/weaviate.v1.Weaviate/BatchObjects",
+        (body) => Buffer.from(body),
+        (reply) => reply,
+        new Uint8Array(),
+        new grpc.Metadata(),
+        { deadline: Date.now() + 5_000 },
+        (e) => e ? resolve(e) : reject(new Error("a closed port answered")),
+      );
+    });
+    assert.equal(error.code, grpc.status.UNAVAILABLE, error.message);
+    assert.equal(isTransient(error), true);
+    assert.equal(isOverload(error), true);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("retry() retries HTTP 503 and not 422", async () => {
+  for (const [status, expected] of [[503, 3], [422, 1]] as const) {
+    let calls = 0;
+    await assert.rejects(
+      retry(() => {
+        calls++;
+        return Promise.reject(
+          new ServerError(`Cannot POST /v1/batch/objects: HTTP ${status}`, {
+            status,
+          }),
+        );
+      }, { attempts: 3, minDelayMs: 1 }),
+      ServerError,
+    );
+    assert.equal(calls, expected, `HTTP ${status}`);
+  }
+});
+
+Deno.test("isOverload() is a timeout, 408, 429, 502, 503, 504; not a 500 or a refused connection", () => {
+  const http = (status: number) => new ServerError(`HTTP ${status}`, { status });
+  for (const status of [408, 429, 502, 503, 504]) assert.equal(isOverload(http(status)), true);
+  for (const status of [500, 404, 422]) assert.equal(isOverload(http(status)), false);
+  assert.equal(isOverload(new TimeoutError(5)), true);
+  assert.equal(isOverload(new DOMException("timed out", "TimeoutError")), true);
+  assert.equal(isOverload(new Deno.errors.TimedOut("x")), true);
+  assert.equal(isOverload(new Deno.errors.ConnectionRefused("x")), false);
+  // weaviate.ts says "timed out" and keeps the TimeoutError as cause.
+  const timedOut = new ServerError("Cannot GET http://h/v1/meta: timed out", {
+    cause: new TimeoutError(5),
+  });
+  assert.equal(isOverload(timedOut), true);
+  // The cause is read only when the outer error is transient.
+  const refused = new ServerError("no", { retryable: false, cause: new TimeoutError(5) });
+  assert.equal(isOverload(refused), false);
+  const grpcWrapped = new ServerError("Cannot insert over gRPC: x", {
+    cause: grpcError(8, "x"),
+  });
+  assert.equal(isOverload(grpcWrapped), true);
+});
+
+Deno.test("isRetryable() accepts retryable WeftErrors and refuses the rest of weft's errors", () => {
   assert.equal(isRetryable(new ServerError("down")), true);
-  assert.equal(isRetryable(new WeftError("INTEGRITY", "bad", { retryable: false })), false);
-  assert.equal(isRetryable(new CancelledError()), false);
-  assert.equal(isRetryable(new DOMException("stop", "AbortError")), false);
   assert.equal(isRetryable(new TimeoutError(5)), true);
+  assert.equal(isRetryable(new WeftError("INTEGRITY", "bad", { retryable: true })), true);
+  assert.equal(isRetryable(new WeftError("INTEGRITY", "bad", { retryable: false })), false);
+  assert.equal(isRetryable(new ServerError("refused", { retryable: false })), false);
+  assert.equal(isRetryable(new CancelledError()), false);
+  assert.equal(isRetryable(new IntegrityError("bad")), false);
+  assert.equal(isRetryable(new PipelineError([])), false);
+  const tag = { plugin: "p", step: "sink" };
+  assert.equal(isRetryable(new PluginError(tag, new ServerError("down"))), false);
+  assert.equal(isRetryable(new DOMException("stop", "AbortError")), false);
+  assert.equal(isRetryable(new Error("x")), false);
+  // A wrapper is judged by its cause, unless it is weft's own or a built-in error.
+  assert.equal(isRetryable(new Error("x", { cause: new Deno.errors.ConnectionReset("r") })), true);
+  assert.equal(isRetryable(new RangeError("x", { cause: new ServerError("down") })), false);
 });
 
 Deno.test("retry() aborts a call that passes timeoutMs with TimeoutError, then retries", async () => {
@@ -130,7 +395,7 @@ Deno.test("retry() stops waiting between tries when the signal aborts", async ()
   const started = performance.now();
   const promise = retry(() => {
     calls++;
-    return Promise.reject(new Error("down"));
+    return Promise.reject(dropped("down"));
   }, { attempts: 5, minDelayMs: 60_000, jitter: 0, signal: controller.signal });
   setTimeout(() => controller.abort(reason), 10);
   await assert.rejects(promise, (error) => error === reason);
@@ -174,7 +439,7 @@ Deno.test("retry() rejects an invalid number of attempts", async () => {
 Deno.test("retry() without jitter waits exactly the backoff delays", async () => {
   const delays: number[] = [];
   await assert.rejects(
-    retry(() => Promise.reject(new Error("x")), {
+    retry(() => Promise.reject(dropped("x")), {
       attempts: 5,
       minDelayMs: 2,
       maxDelayMs: 10,
@@ -188,7 +453,7 @@ Deno.test("retry() without jitter waits exactly the backoff delays", async () =>
 Deno.test("retry() with full jitter draws delays between 0 and the backoff delay", async () => {
   const delays: number[] = [];
   await assert.rejects(
-    retry(() => Promise.reject(new Error("x")), {
+    retry(() => Promise.reject(dropped("x")), {
       attempts: 6,
       minDelayMs: 1,
       maxDelayMs: 4,

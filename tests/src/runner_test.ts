@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { CancelledError, PluginError } from "../../src/errors.ts";
+import { CancelledError, PluginError, ServerError } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
-import { type Message, type ObjectsMessage, partitionKey, type WeftObject } from "../../src/messages.ts";
+import {
+  type Message,
+  type ObjectsMessage,
+  partitionKey,
+  type WeftObject,
+} from "../../src/messages.ts";
 import type { ResolvedPipeline, ResolvedStep } from "../../src/pipeline.ts";
 import { type AnyPlugin, definePlugin, type PluginContext } from "../../src/plugin.ts";
 import { Redactor } from "../../src/redact.ts";
@@ -532,7 +537,9 @@ Deno.test("runPipeline() counts the retries of ctx.retry in the summary", async 
     create: async (_config, ctx) => {
       const value = await ctx.retry((_signal, attempt) => {
         attempts.push(attempt);
-        return ++calls < 3 ? Promise.reject(new Error("connection reset")) : Promise.resolve(7);
+        return ++calls < 3
+          ? Promise.reject(new Deno.errors.ConnectionReset("connection reset"))
+          : Promise.resolve(7);
       });
       return ReadableStream.from([batch("A", value)]);
     },
@@ -560,7 +567,7 @@ Deno.test("runPipeline() fails after the run's retry attempts and counts every r
     create: async (_config, ctx) => {
       await ctx.retry(() => {
         calls++;
-        return Promise.reject(new Error("connection refused"));
+        return Promise.reject(new ServerError("connection refused"));
       });
       return ReadableStream.from([]);
     },
