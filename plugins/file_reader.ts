@@ -4,6 +4,10 @@
  * in a streaming pass before the first message is passed on, so a damaged
  * backup restores nothing; the files are then streamed line by line and
  * checked again as they are read.
+ *
+ * Each partition (a collection, or one tenant of it) is framed by
+ * `partition-start` and `partition-end`; up to `runtime.concurrency`
+ * partitions are read at once, each in its own order.
  * @module
  */
 import { concat } from "./_shared/bytes.ts";
@@ -12,9 +16,12 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { IntegrityError, messageOf } from "../src/errors.ts";
+import { partitionKey } from "../src/messages.ts";
 import type { Message, WeftObject } from "../src/messages.ts";
+import { mergePartitions, type PartitionReader } from "../src/partitions.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
+import { isDeadLetterFile, readDeadLetter } from "./_shared/dead_letter_source.ts";
 import {
   type BackupManifest,
   decodeObject,
@@ -26,7 +33,8 @@ import {
 
 /** Options of {@linkcode fileReader}. */
 export const fileReaderConfig = z.strictObject({
-  path: z.string().min(1).describe("Backup directory (holding manifest.json)"),
+  path: z.string().min(1)
+    .describe("Backup directory (holding manifest.json), or a dead-letter file to write again"),
   collections: z.array(z.string().min(1)).min(1).default(["*"])
     .describe('Collections to read: names or patterns with "*" (default: all in the backup)'),
   batchSize: z.number().int().min(1).max(10_000).default(500)
@@ -138,6 +146,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const root = resolve(ctx.cwd, config.path);
+  if ((await Deno.stat(root).catch(() => undefined))?.isFile && await isDeadLetterFile(root)) {
+    // Objects a restore gave up on, with their definitions: fed back as a small backup.
+    yield* readDeadLetter(root, config.batchSize, compilePatterns(config.collections));
+    return;
+  }
   const manifest = await readManifest(root);
   // Referenced collections first: their objects then exist when references to them are written.
   const wanted = referencesFirst(
@@ -152,6 +165,17 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
     ...manifest.source,
     definitions: wanted.map((c) => c.definition),
   };
+  yield* mergePartitions(plan(root, wanted, files, config.batchSize, ctx), ctx.concurrency);
+}
+
+/** Each collection's `collection` message, then a reader for each of its partitions. */
+function* plan(
+  root: string,
+  wanted: ManifestCollection[],
+  files: ManifestFile[],
+  batchSize: number,
+  ctx: PluginContext,
+): Generator<Message | PartitionReader> {
   for (const collection of wanted) {
     yield {
       type: "collection",
@@ -165,18 +189,93 @@ async function* read(config: FileReaderConfig, ctx: PluginContext): AsyncGenerat
       ...(collection.schemaOnly ? { schemaOnly: true } : {}),
       ...(collection.aliases?.length ? { aliases: collection.aliases } : {}),
     };
-    for (const file of files.filter((f) => f.collection === collection.name)) {
-      for await (const objects of readObjects(root, file, config.batchSize, ctx)) {
-        yield {
-          type: "objects",
-          collection: collection.name,
-          ...(file.tenant === undefined ? {} : { tenant: file.tenant }),
-          objects,
-        };
-      }
+    const partitions = partitionsOf(collection, files);
+    for (const partition of partitions) yield () => readPartition(root, partition, batchSize, ctx);
+    // Stats of no partition (schema-only, or collection-wide with tenants) follow the readers.
+    if (collection.indexStats && !partitions.some((p) => p.tenant === undefined)) {
+      yield { type: "index-stats", collection: collection.name, counts: collection.indexStats };
     }
-    yield* indexStatsOf(collection);
   }
+}
+
+/** One partition of the backup: a collection, or one tenant of it. */
+interface PartitionPlan {
+  collection: string;
+  tenant: string | undefined;
+  /** Objects the manifest counts for it. */
+  total: number;
+  /** Its data files, in order. */
+  files: ManifestFile[];
+  indexStats: Record<string, number> | undefined;
+}
+
+/**
+ * The partitions of `collection`: each tenant (or the collection), with the
+ * manifest's counts, and the data files of each.
+ */
+function partitionsOf(collection: ManifestCollection, files: ManifestFile[]): PartitionPlan[] {
+  const plans = new Map<string, PartitionPlan>();
+  const add = (tenant: string | undefined, total: number, indexStats?: Record<string, number>) => {
+    const plan = { collection: collection.name, tenant, total, files: [], indexStats };
+    plans.set(partitionKey(collection.name, tenant), plan);
+    return plan;
+  };
+  if (!collection.schemaOnly) {
+    if (collection.tenants) {
+      for (const tenant of collection.tenants) add(tenant.name, tenant.objects, tenant.indexStats);
+    } else add(undefined, collection.objects, collection.indexStats);
+  }
+  for (const file of files) {
+    if (file.collection !== collection.name) continue;
+    // A file of a partition the manifest does not count: its own files count it.
+    const plan = plans.get(partitionKey(collection.name, file.tenant)) ??
+      add(file.tenant, files.reduce((n, f) => n + (samePartition(f, file) ? f.objects : 0), 0));
+    plan.files.push(file);
+  }
+  return [...plans.values()];
+}
+
+function samePartition(a: ManifestFile, b: ManifestFile): boolean {
+  return a.collection === b.collection && a.tenant === b.tenant;
+}
+
+/**
+ * Reads one partition: `partition-start`, its objects in batches (the cursor
+ * is `<data file>:<line>` of the batch's last object), its index stats, and
+ * `partition-end`.
+ */
+async function* readPartition(
+  root: string,
+  plan: PartitionPlan,
+  batchSize: number,
+  ctx: PluginContext,
+): AsyncGenerator<Message> {
+  const { collection, tenant } = plan;
+  const where = {
+    partition: partitionKey(collection, tenant),
+    collection,
+    ...(tenant === undefined ? {} : { tenant }),
+  };
+  yield { type: "partition-start", ...where, total: plan.total };
+  let seq = 0;
+  let sent = 0;
+  let cursor: string | undefined;
+  for (const file of plan.files) {
+    for await (const { objects, line } of readObjects(root, file, batchSize, ctx)) {
+      cursor = `${file.path}:${line}`;
+      sent += objects.length;
+      yield { type: "objects", ...where, seq: seq++, cursor, objects };
+    }
+  }
+  if (plan.indexStats) {
+    yield {
+      type: "index-stats",
+      collection,
+      ...(tenant === undefined ? {} : { tenant }),
+      counts: plan.indexStats,
+    };
+  }
+  yield { type: "partition-end", ...where, objects: sent, ...(cursor ? { cursor } : {}) };
 }
 
 function selectCollections(manifest: BackupManifest, patterns: string[]): ManifestCollection[] {
@@ -194,22 +293,6 @@ function selectCollections(manifest: BackupManifest, patterns: string[]): Manife
     }
   }
   return wanted;
-}
-
-function* indexStatsOf(collection: ManifestCollection): Generator<Message> {
-  for (const tenant of collection.tenants ?? []) {
-    if (tenant.indexStats) {
-      yield {
-        type: "index-stats",
-        collection: collection.name,
-        tenant: tenant.name,
-        counts: tenant.indexStats,
-      };
-    }
-  }
-  if (collection.indexStats) {
-    yield { type: "index-stats", collection: collection.name, counts: collection.indexStats };
-  }
 }
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -289,16 +372,17 @@ async function checkAll(root: string, files: ManifestFile[], ctx: PluginContext)
 }
 
 /**
- * The objects of one data file, `batchSize` at a time, read line by line. The
- * file is hashed as it is read and checked before its last batch is passed
- * on: a file that changed since the check pass stops the run.
+ * The objects of one data file, `batchSize` at a time, read line by line,
+ * each batch with the line number of its last object. The file is hashed as
+ * it is read and checked before its last batch is passed on: a file that
+ * changed since the check pass stops the run.
  */
 async function* readObjects(
   root: string,
   entry: ManifestFile,
   batchSize: number,
   ctx: PluginContext,
-): AsyncGenerator<WeftObject[]> {
+): AsyncGenerator<{ objects: WeftObject[]; line: number }> {
   const hash = createHash("sha256");
   const decoder = new TextDecoder();
   let bytes = 0;
@@ -329,7 +413,7 @@ async function* readObjects(
       carried = [];
       start = end + 1;
       if (batch.length === batchSize && !broken) {
-        yield batch;
+        yield { objects: batch, line: lines };
         batch = [];
       }
     }
@@ -340,5 +424,5 @@ async function* readObjects(
   expectAsListed(entry, { sha256: hash.digest("hex"), bytes, lines });
   if (broken) throw broken;
   ctx.metrics.add("bytesRead", bytes);
-  if (batch.length) yield batch;
+  if (batch.length) yield { objects: batch, line: lines };
 }

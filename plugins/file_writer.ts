@@ -2,6 +2,10 @@
  * `file-writer`: writes a backup directory — data files of bounded size,
  * each with its sha256, then `manifest.json` last.
  *
+ * Each partition (a collection, or one tenant of it) has its own data files,
+ * so partitions may arrive interleaved; a partition's file is closed at its
+ * `partition-end` (or when the stream ends).
+ *
  * Everything is written into a staging folder `.weft-partial-<random>` inside
  * the backup directory, synced, and moved into place only once the manifest
  * is complete; a previous backup there is moved aside at that moment and then
@@ -14,7 +18,13 @@ import { createHash, type Hash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { messageOf } from "../src/errors.ts";
-import type { IndexStatsMessage, Message, SourceInfoMessage } from "../src/messages.ts";
+import {
+  type IndexStatsMessage,
+  type Message,
+  type ObjectsMessage,
+  partitionKey,
+  type SourceInfoMessage,
+} from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import { byteSize } from "../src/units.ts";
 import { VERSION } from "../src/version.ts";
@@ -26,6 +36,7 @@ import {
   MANIFEST_FILE,
   type ManifestCollection,
   type ManifestFile,
+  type ManifestTenant,
   SUMMARY_FILE,
 } from "./_shared/backup_format.ts";
 
@@ -210,15 +221,38 @@ interface OpenFile {
   entry: ManifestFile;
 }
 
+/** What the writer keeps per partition (a collection, or one tenant of it). */
+interface Partition {
+  key: string;
+  collection: ManifestCollection;
+  tenant: string | undefined;
+  /** The tenant's record in `collection`, which counts its objects. */
+  tenantRecord: ManifestTenant | undefined;
+  /** Data files begun so far, the open one included. */
+  parts: number;
+  /** Closed data files, in order. */
+  files: ManifestFile[];
+  open: OpenFile | undefined;
+}
+
+/**
+ * Most data files open at once. A source that frames its partitions keeps
+ * about `runtime.concurrency` open; one that never ends them (or interleaves
+ * thousands) gets the least recently written file closed, and that partition
+ * continues in its next part.
+ */
+const MAX_OPEN_FILES = 64;
+
 const encoder = new TextEncoder();
 
 class BackupWriter {
   #source: Omit<SourceInfoMessage, "type"> = { system: "unknown" };
   #collections = new Map<string, ManifestCollection>();
-  #files: ManifestFile[] = [];
-  #parts = new Map<string, number>();
+  /** By partition key, in the order first seen. */
+  #partitions = new Map<string, Partition>();
+  /** Partitions with an open data file, least recently written first. */
+  #open = new Map<string, Partition>();
   #dirs = new Set<string>();
-  #open: OpenFile | undefined;
   #createdAt = new Date().toISOString();
   #state: "writing" | "done" | "discarded" | "kept" = "writing";
 
@@ -234,7 +268,6 @@ class BackupWriter {
       const { type: _, definitions: __, ...source } = message;
       this.#source = source;
     } else if (message.type === "collection") {
-      await this.#close();
       this.#collections.set(message.collection, {
         name: message.collection,
         definition: message.definition,
@@ -243,8 +276,12 @@ class BackupWriter {
         ...(message.tenants ? { tenants: message.tenants.map((t) => ({ ...t, objects: 0 })) } : {}),
         ...(message.aliases?.length ? { aliases: message.aliases } : {}),
       });
+    } else if (message.type === "partition-start") {
+      this.#partitionOf(message, "write partition");
     } else if (message.type === "objects") {
       await this.#writeObjects(message);
+    } else if (message.type === "partition-end") {
+      await this.#close(this.#partitionOf(message, "end partition"));
     } else if (message.type === "index-stats") {
       this.#recordStats(message);
     }
@@ -271,23 +308,52 @@ class BackupWriter {
     }
   }
 
-  async #writeObjects(message: Extract<Message, { type: "objects" }>): Promise<void> {
+  /** The state of the partition `message` belongs to; its collection must have been announced. */
+  #partitionOf(
+    message: { partition?: string; collection: string; tenant?: string },
+    action: string,
+  ): Partition {
     const collection = this.#collections.get(message.collection);
     if (!collection) {
       throw new Error(
-        `Cannot write objects of "${message.collection}": its definition did not come first`,
+        `Cannot ${action} of "${message.collection}": its definition did not come first`,
       );
     }
+    // A source that predates partitions sends no key: derive it.
+    const key = message.partition ?? partitionKey(message.collection, message.tenant);
+    let partition = this.#partitions.get(key);
+    if (!partition) {
+      partition = {
+        key,
+        collection,
+        tenant: message.tenant,
+        tenantRecord: undefined,
+        parts: 0,
+        files: [],
+        open: undefined,
+      };
+      this.#partitions.set(key, partition);
+    } else if (partition.collection === collection) return partition;
+    // New, or its collection was announced again: count into the current record.
+    partition.collection = collection;
+    partition.tenantRecord = message.tenant === undefined
+      ? undefined
+      : collection.tenants?.find((t) => t.name === message.tenant);
+    return partition;
+  }
+
+  async #writeObjects(message: ObjectsMessage): Promise<void> {
+    const partition = this.#partitionOf(message, "write objects");
     let chunks: Uint8Array[] = [];
-    let file = await this.#fileFor(message.collection, message.tenant);
+    let file = await this.#fileOf(partition);
     let pending = 0;
     for (const object of message.objects) {
       const line = encoder.encode(encodeObject(object) + "\n");
       if (file.entry.objects > 0 && file.entry.bytes + line.byteLength > this.config.maxFileBytes) {
         await this.#append(file, chunks);
         chunks = [];
-        await this.#close();
-        file = await this.#fileFor(message.collection, message.tenant);
+        await this.#close(partition);
+        file = await this.#fileOf(partition);
       }
       chunks.push(line);
       file.entry.bytes += line.byteLength;
@@ -295,11 +361,8 @@ class BackupWriter {
       pending += line.byteLength;
     }
     await this.#append(file, chunks);
-    collection.objects += message.objects.length;
-    if (message.tenant !== undefined) {
-      const tenant = collection.tenants?.find((t) => t.name === message.tenant);
-      if (tenant) tenant.objects += message.objects.length;
-    }
+    partition.collection.objects += message.objects.length;
+    if (partition.tenantRecord) partition.tenantRecord.objects += message.objects.length;
     this.ctx.metrics.add("bytesWritten", pending);
   }
 
@@ -310,13 +373,18 @@ class BackupWriter {
     await writeAll(file.file, data, file.path);
   }
 
-  async #fileFor(collection: string, tenant: string | undefined): Promise<OpenFile> {
-    const open = this.#open;
-    if (open && open.entry.collection === collection && open.entry.tenant === tenant) return open;
-    await this.#close();
-    const key = `${collection}\u0000${tenant ?? ""}`;
-    const part = (this.#parts.get(key) ?? 0) + 1;
-    this.#parts.set(key, part);
+  /** The open data file of `partition`, or its next part, begun now. */
+  async #fileOf(partition: Partition): Promise<OpenFile> {
+    // Re-inserted, so that the map stays in order of last use.
+    this.#open.delete(partition.key);
+    if (partition.open) {
+      this.#open.set(partition.key, partition);
+      return partition.open;
+    }
+    const [oldest] = this.#open.values();
+    if (oldest && this.#open.size >= MAX_OPEN_FILES) await this.#close(oldest);
+    const { collection: { name: collection }, tenant } = partition;
+    const part = ++partition.parts;
     const segments = [DATA_DIR, collection, ...(tenant === undefined ? [] : [tenant])];
     const relative = `${segments.join("/")}/part-${String(part).padStart(5, "0")}.jsonl`;
     const path = join(this.target.staging, relative);
@@ -330,7 +398,7 @@ class BackupWriter {
     for (let i = 0; i <= segments.length; i++) {
       this.#dirs.add(join(this.target.staging, ...segments.slice(0, i)));
     }
-    this.#open = {
+    partition.open = {
       file,
       path,
       hash: createHash("sha256"),
@@ -343,13 +411,16 @@ class BackupWriter {
         sha256: "",
       },
     };
-    return this.#open;
+    this.#open.set(partition.key, partition);
+    return partition.open;
   }
 
-  async #close(): Promise<void> {
-    const open = this.#open;
+  /** Flushes and closes the open data file of `partition`, if any; its sha256 is then final. */
+  async #close(partition: Partition): Promise<void> {
+    const open = partition.open;
     if (!open) return;
-    this.#open = undefined;
+    partition.open = undefined;
+    this.#open.delete(partition.key);
     try {
       await open.file.sync();
     } catch (error) {
@@ -358,12 +429,13 @@ class BackupWriter {
       open.file.close();
     }
     open.entry.sha256 = open.hash.digest("hex");
-    this.#files.push(open.entry);
+    partition.files.push(open.entry);
   }
 
   async finish(): Promise<void> {
     try {
-      await this.#close();
+      // Partitions the source did not end are complete now.
+      for (const partition of [...this.#open.values()]) await this.#close(partition);
       const manifest = this.#manifest();
       // Data files and their folders are durable before a manifest names them.
       for (const dir of this.#dirs) await syncDir(dir);
@@ -400,6 +472,15 @@ class BackupWriter {
 
   #manifest(): BackupManifest {
     const collections = [...this.#collections.values()];
+    // In the order of collections, then of their tenants as announced (partitions
+    // may arrive in any order; tenants not announced last), then of parts.
+    const partitions = Map.groupBy(this.#partitions.values(), (p) => p.collection.name);
+    const files = collections.flatMap((c) => {
+      const rank = new Map(c.tenants?.map((t, i) => [t.name, i]));
+      const at = (p: Partition) =>
+        (p.tenant === undefined ? undefined : rank.get(p.tenant)) ?? rank.size;
+      return (partitions.get(c.name) ?? []).sort((a, b) => at(a) - at(b)).flatMap((p) => p.files);
+    });
     return {
       format: "weft-backup",
       formatVersion: FORMAT_VERSION,
@@ -410,11 +491,11 @@ class BackupWriter {
       source: this.#source,
       encoding: { records: "jsonl", vectors: "float32-le-base64", compression: "none" },
       collections,
-      files: this.#files,
+      files,
       totals: {
         objects: collections.reduce((n, c) => n + c.objects, 0),
-        bytes: this.#files.reduce((n, f) => n + f.bytes, 0),
-        files: this.#files.length,
+        bytes: files.reduce((n, f) => n + f.bytes, 0),
+        files: files.length,
       },
     };
   }
@@ -478,12 +559,15 @@ class BackupWriter {
     }
   }
 
-  /** Closes the open file and removes what the run wrote; the target is left as it was found. */
+  /** Closes the open files and removes what the run wrote; the target is left as it was found. */
   async discard(): Promise<void> {
     if (this.#state !== "writing") return;
     this.#state = "discarded";
-    this.#open?.file.close();
-    this.#open = undefined;
+    for (const partition of this.#open.values()) {
+      partition.open?.file.close();
+      partition.open = undefined;
+    }
+    this.#open.clear();
     try {
       await Deno.remove(this.target.staging, { recursive: true });
     } catch (error) {

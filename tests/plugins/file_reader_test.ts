@@ -4,26 +4,28 @@ import { z } from "zod";
 import { fileReader, fileReaderConfig, readManifest } from "../../plugins/file_reader.ts";
 import { fileWriter, fileWriterConfig } from "../../plugins/file_writer.ts";
 import { IntegrityError } from "../../src/errors.ts";
+import { FlagSet, resolveFlags } from "../../src/flags.ts";
 import { createLogger } from "../../src/logger.ts";
-import type { Message, WeftObject } from "../../src/messages.ts";
-import type { ResolvedStep } from "../../src/pipeline.ts";
+import { type Message, partitionKey, type WeftObject } from "../../src/messages.ts";
+import { type ResolvedStep, runtimeSchema } from "../../src/pipeline.ts";
 import { definePlugin } from "../../src/plugin.ts";
 import { RunError, runPipeline } from "../../src/runner.ts";
 
 const silent = createLogger({ level: "silent" });
 const anyConfig = z.record(z.string(), z.unknown());
 
-function run(source: ResolvedStep, sink: ResolvedStep) {
+function run(source: ResolvedStep, sink: ResolvedStep, concurrency = 1) {
   return runPipeline({
     name: "reader-test",
     source,
     transforms: [],
     sink,
-    runtime: {
+    runtime: runtimeSchema.parse({
       retry: { attempts: 1, minDelay: 1, maxDelay: 1, timeout: 10_000 },
       progressInterval: 0,
-    },
-  }, { log: silent });
+      concurrency,
+    }),
+  }, { log: silent, flags: new FlagSet(resolveFlags({ "parallel-partitions": true }, {})) });
 }
 
 /** Writes `messages` with the real file-writer into `dir`. */
@@ -97,7 +99,7 @@ function objects(from: number, n: number, text?: (i: number) => string): WeftObj
 const SAMPLE: Message[] = [
   { type: "source-info", system: "memory", version: "1.39.0" },
   { type: "collection", collection: "A", definition: { class: "A" } },
-  { type: "objects", collection: "A", objects: objects(0, 30) },
+  { type: "objects", partition: "A", collection: "A", seq: 0, objects: objects(0, 30) },
   { type: "index-stats", collection: "A", counts: { "isNull(text)": 0, "len(text)>0": 30 } },
   { type: "collection-is-new-here", note: "unknown types are passed over" } as unknown as Message,
   {
@@ -110,10 +112,31 @@ const SAMPLE: Message[] = [
       { name: "t3", activityStatus: "HOT" },
     ],
   },
-  { type: "objects", collection: "T", tenant: "t1", objects: objects(100, 20) },
+  {
+    type: "objects",
+    partition: "T/t1",
+    collection: "T",
+    tenant: "t1",
+    seq: 0,
+    objects: objects(100, 20),
+  },
   { type: "index-stats", collection: "T", tenant: "t1", counts: { "isNull(text)": 1 } },
-  { type: "objects", collection: "T", tenant: "t2", objects: objects(200, 20) },
-  { type: "objects", collection: "T", tenant: "t3", objects: objects(300, 20) },
+  {
+    type: "objects",
+    partition: "T/t2",
+    collection: "T",
+    tenant: "t2",
+    seq: 0,
+    objects: objects(200, 20),
+  },
+  {
+    type: "objects",
+    partition: "T/t3",
+    collection: "T",
+    tenant: "t3",
+    seq: 0,
+    objects: objects(300, 20),
+  },
   { type: "index-stats", collection: "T", tenant: "t3", counts: { "isNull(text)": 3 } },
 ];
 
@@ -143,7 +166,7 @@ function objectsOf(received: Message[]) {
   return received.flatMap((m) => m.type === "objects" ? m.objects : []);
 }
 
-Deno.test("file-reader gives back what file-writer wrote, index-stats after each collection's objects", async () => {
+Deno.test("file-reader gives back what file-writer wrote, each partition framed with its index-stats before its end", async () => {
   await withBackup(async (dir) => {
     const { received, error } = await readBackup(dir, { batchSize: 7 });
     assert.equal(error, undefined);
@@ -153,19 +176,29 @@ Deno.test("file-reader gives back what file-writer wrote, index-stats after each
     const kinds = received.map((m) =>
       m.type === "objects"
         ? "objects"
-        : `${m.type}:${"collection" in m ? m.collection : ""}${
-          "tenant" in m && m.tenant ? `/${m.tenant}` : ""
+        : `${m.type}:${
+          "collection" in m ? partitionKey(m.collection, "tenant" in m ? m.tenant : undefined) : ""
         }`
     ).filter((k, i, all) => k !== "objects" || all[i - 1] !== "objects");
     assert.deepEqual(kinds, [
       "source-info:",
       "collection:A",
+      "partition-start:A",
       "objects",
       "index-stats:A",
+      "partition-end:A",
       "collection:T",
+      "partition-start:T/t1",
       "objects",
       "index-stats:T/t1",
+      "partition-end:T/t1",
+      "partition-start:T/t2",
+      "objects",
+      "partition-end:T/t2",
+      "partition-start:T/t3",
+      "objects",
       "index-stats:T/t3",
+      "partition-end:T/t3",
     ]);
     const stats = received.filter((m) => m.type === "index-stats");
     assert.deepEqual(stats, [
@@ -238,8 +271,8 @@ Deno.test("file-reader streams lines longer than its read buffer and many short 
   const messages: Message[] = [
     { type: "source-info", system: "memory" },
     { type: "collection", collection: "Big", definition: { class: "Big" } },
-    { type: "objects", collection: "Big", objects: objects(0, 7, big) },
-    { type: "objects", collection: "Big", objects: objects(7, 5000) },
+    { type: "objects", partition: "Big", collection: "Big", seq: 0, objects: objects(0, 7, big) },
+    { type: "objects", partition: "Big", collection: "Big", seq: 1, objects: objects(7, 5000) },
   ];
   const dir = await Deno.makeTempDir({ prefix: "weft-reader-" });
   try {

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { fileWriter, fileWriterConfig } from "../../plugins/file_writer.ts";
 import type { BackupManifest } from "../../plugins/_shared/backup_format.ts";
 import { createLogger } from "../../src/logger.ts";
-import type { Message, WeftObject } from "../../src/messages.ts";
+import { type Message, partitionKey, type WeftObject } from "../../src/messages.ts";
+import { runtimeSchema } from "../../src/pipeline.ts";
 import { definePlugin } from "../../src/plugin.ts";
 import { RunError, runPipeline } from "../../src/runner.ts";
 import type { RunSummary } from "../../src/summary.ts";
@@ -41,10 +42,10 @@ function backup(
     source: { id: "source", plugin: listSource(messages, failWith), config: {} },
     transforms: [],
     sink: { id: "sink", plugin: fileWriter, config: fileWriterConfig.parse(options) },
-    runtime: {
+    runtime: runtimeSchema.parse({
       retry: { attempts: 1, minDelay: 1, maxDelay: 1, timeout: 10_000 },
       progressInterval: 0,
-    },
+    }),
   }, { log: silent });
 }
 
@@ -63,7 +64,9 @@ function collection(name: string, objects: number, tenants?: string[]): Message[
       { type: "collection", collection: name, definition },
       {
         type: "objects",
+        partition: name,
         collection: name,
+        seq: 0,
         objects: Array.from({ length: objects }, (_, i) => object(i)),
       },
     ];
@@ -77,8 +80,10 @@ function collection(name: string, objects: number, tenants?: string[]): Message[
     },
     ...tenants.map((tenant): Message => ({
       type: "objects",
+      partition: partitionKey(name, tenant),
       collection: name,
       tenant,
+      seq: 0,
       objects: Array.from({ length: objects }, (_, i) => object(i)),
     })),
   ];
@@ -258,7 +263,9 @@ function workload(kind: string): Message[] {
     { type: "collection", collection: "Big", definition: { class: "Big" } },
     ...Array.from({ length: 30 }, (_, b): Message => ({
       type: "objects",
+      partition: "Big",
       collection: "Big",
+      seq: b,
       objects: Array.from({ length: 10 }, (_, i) => object(b * 10 + i, "x".repeat(4000))),
     })),
   ];
