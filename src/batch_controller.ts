@@ -61,32 +61,33 @@ export interface BatchControllerStats {
 /** A probe: larger batches, more requests in flight, or fewer (to find the knee again). */
 type Move = "size" | "concurrency" | "fewer";
 const MOVES: readonly Move[] = ["size", "concurrency", "fewer"];
+const INVERSE: Partial<Record<Move, Move>> = { concurrency: "fewer", fewer: "concurrency" };
 
 interface Window {
-  /** End of the first request of the window: throughput counts from there. */
+  /** End of the window's first request; occupancy is measured from there. */
   anchor: number | undefined;
-  /** Requests, written objects and summed latency after the anchor. */
+  /** Requests, objects, objects written and summed latency, the first request included. */
   count: number;
+  objects: number;
   written: number;
   latency: number;
-  /** Requests and objects including the anchor. */
-  allCount: number;
-  allObjects: number;
-  allLatency: number;
+  /** Summed latency of the requests after the first. */
+  busy: number;
 }
 
 /**
- * Throughput change a probe must show to be kept, given its load ratio (new
+ * Throughput ratio a probe must show to be kept, given its load ratio (new
  * size × concurrency over old). Larger batches only amortise per-request cost
  * on a CPU-bound server, so they stay unless throughput drops by more than
- * noise; the latency target bounds them. A request more in flight must return
- * a tenth of its proportional gain, and one fewer is kept while it costs less
- * than that: one rule both ways, so the two probes do not undo each other.
+ * noise; the latency target bounds them. A change of concurrency stays when
+ * throughput's elasticity to load is at least a small share: one rule both
+ * ways, so "more" and "fewer" do not undo each other.
  */
-const REQUIRED_GAIN: Record<Move, (ratio: number) => number> = {
-  size: () => -0.03,
-  concurrency: (ratio) => 0.1 * (ratio - 1),
-  fewer: (ratio) => 0.1 * (ratio - 1),
+const ELASTICITY = 0.05;
+const REQUIRED_RATIO: Record<Move, (load: number) => number> = {
+  size: () => 0.97,
+  concurrency: (load) => load ** ELASTICITY,
+  fewer: (load) => load ** ELASTICITY,
 };
 /** Requests per measuring window (and at least two rounds of the concurrency). */
 const MIN_WINDOW = 8;
@@ -102,6 +103,7 @@ const MAX_COOLDOWN = 32;
 const MIN_FAILURE_HOLD = 16;
 const MAX_FAILURE_HOLD = 128;
 const LATENCY_SAMPLES = 512;
+const CANNOT = "Cannot create batch controller";
 /** Clock noise between the caller's latency and our `now()`. */
 const EPSILON_MS = 1e-3;
 
@@ -111,15 +113,16 @@ const EPSILON_MS = 1e-3;
  * Each setting is measured over a window of at least 8 requests and two
  * rounds of the concurrency, counted only once every request issued under an
  * older setting has finished. Growth is a probe of one dimension at a time:
- * the size grows by ×2 while latency is far below its target, by +25% near
- * it; the concurrency doubles until a probe fails, then moves by ±1. A probe
- * is kept when throughput pays for it (see `REQUIRED_GAIN`) and latency stays
- * under target, otherwise it is reverted and cools down. Overload (a timeout,
- * a refusal) halves the concurrency, or the size once the concurrency is at
- * its floor, and holds growth below that load for a while; latency over the
- * target, or doubled at an unchanged setting, cuts by a quarter. Samples of
- * requests issued before a change are ignored, so one congestion event
- * causes one decrease however many requests it fails.
+ * the size grows by up to ×2 while latency is far below its target, by +25%
+ * near it; the concurrency doubles until a probe fails, then moves by ±1. A
+ * probe is kept when throughput pays for it (see `REQUIRED_RATIO`) and
+ * latency stays under target, otherwise it is reverted and cools down.
+ * Overload (a timeout, a refusal) halves the concurrency, or the size once
+ * the concurrency is at its floor, and holds growth below that load for a
+ * while; latency over the target, or doubled at an unchanged setting, cuts by
+ * a quarter. Samples of requests issued before a change are ignored, so one
+ * congestion event causes one decrease however many requests it fails. Keep
+ * one controller per target server.
  *
  * @example
  * ```ts
@@ -173,27 +176,28 @@ export class BatchController {
   constructor(options: BatchControllerOptions) {
     const minSize = options.minSize ?? 1;
     const minConcurrency = options.minConcurrency ?? 1;
-    positiveInteger("minSize", minSize);
-    positiveInteger("maxSize", options.maxSize);
-    positiveInteger("initialSize", options.initialSize);
-    positiveInteger("minConcurrency", minConcurrency);
-    positiveInteger("maxConcurrency", options.maxConcurrency);
-    positiveInteger("initialConcurrency", options.initialConcurrency);
-    if (minSize > options.maxSize) {
-      throw new RangeError(
-        `Cannot create batch controller: minSize ${minSize} exceeds maxSize ${options.maxSize}`,
-      );
+    const { maxSize, initialSize, maxConcurrency, initialConcurrency } = options;
+    const integers = {
+      minSize,
+      maxSize,
+      initialSize,
+      minConcurrency,
+      maxConcurrency,
+      initialConcurrency,
+    };
+    for (const [name, value] of Object.entries(integers)) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`${CANNOT}: ${name} must be a positive integer, got ${value}`);
+      }
     }
-    if (minConcurrency > options.maxConcurrency) {
+    if (minSize > maxSize || minConcurrency > maxConcurrency) {
       throw new RangeError(
-        `Cannot create batch controller: minConcurrency ${minConcurrency} exceeds maxConcurrency ${options.maxConcurrency}`,
+        `${CANNOT}: the floors (${minSize}, ${minConcurrency}) exceed the ceilings (${maxSize}, ${maxConcurrency})`,
       );
     }
     const target = options.targetLatencyMs ?? 2000;
     if (!(target > 0)) {
-      throw new RangeError(
-        `Cannot create batch controller: targetLatencyMs must be positive, got ${target}`,
-      );
+      throw new RangeError(`${CANNOT}: targetLatencyMs must be positive, got ${target}`);
     }
     this.#adaptive = options.adaptive;
     this.#minSize = minSize;
@@ -244,16 +248,14 @@ export class BatchController {
       if (start < this.#cleanFrom - EPSILON_MS) return;
       window.anchor = end;
     } else {
-      window.count++;
-      window.written += Math.max(0, sample.objects - (sample.failed ?? 0));
-      window.latency += sample.latencyMs;
+      window.busy += sample.latencyMs;
     }
-    window.allCount++;
-    window.allObjects += sample.objects;
-    window.allLatency += sample.latencyMs;
-    if (window.count === 0) return;
-    // About one round of requests, so every slot has reported once.
-    if (window.count < Math.max(MIN_WINDOW, 2 * this.#concurrency) || end <= window.anchor) return;
+    window.count++;
+    window.objects += sample.objects;
+    window.written += Math.max(0, sample.objects - (sample.failed ?? 0));
+    window.latency += sample.latencyMs;
+    const short = window.count <= Math.max(MIN_WINDOW, 2 * this.#concurrency);
+    if (short || end <= window.anchor || window.latency <= 0) return;
     this.#evaluate(end);
   }
 
@@ -275,12 +277,13 @@ export class BatchController {
 
   #evaluate(end: number): void {
     const window = this.#window;
-    const elapsed = end - window.anchor!;
-    const throughput = window.written / elapsed;
-    const latency = window.allLatency / window.allCount;
-    // Little's law: summed latency over elapsed time is the mean number in flight.
-    const inFlight = window.latency / elapsed;
-    const fill = window.allObjects / window.allCount / this.#size;
+    // Little's law with every slot busy: completions bunch up in time, so objects over
+    // elapsed time swings with where the window starts; latency sums do not.
+    const throughput = (this.#concurrency * window.written) / window.latency;
+    const latency = window.latency / window.count;
+    // Little's law again, to tell whether the slots are busy (an idle source leaves them free).
+    const inFlight = window.busy / (end - window.anchor!);
+    const fill = window.objects / window.count / this.#size;
     this.#window = emptyWindow(end);
     this.#windows++;
     for (const move of MOVES) {
@@ -292,7 +295,7 @@ export class BatchController {
     this.#probe = undefined;
     if (probe && baseline) {
       const ratio = (this.#size * this.#concurrency) / (probe.size * probe.concurrency);
-      const paid = throughput >= baseline.throughput * (1 + REQUIRED_GAIN[probe.move](ratio));
+      const paid = throughput >= baseline.throughput * REQUIRED_RATIO[probe.move](ratio);
       const move = probe.move;
       // Past the target, fewer requests in flight are kept whatever they cost.
       const overTarget = latency > this.#targetLatency;
@@ -304,7 +307,7 @@ export class BatchController {
       }
       this.#nextCooldown[move] = 1;
       // Do not undo at once what was just measured to pay.
-      const inverse = move === "fewer" ? "concurrency" : move === "concurrency" ? "fewer" : undefined;
+      const inverse = INVERSE[move];
       if (inverse) this.#cooldown[inverse] = Math.max(this.#cooldown[inverse], 4);
       this.#baseline = { throughput, latency };
     } else if (baseline) {
@@ -406,15 +409,7 @@ export class BatchController {
 }
 
 function emptyWindow(anchor: number | undefined): Window {
-  return { anchor, count: 0, written: 0, latency: 0, allCount: 0, allObjects: 0, allLatency: 0 };
-}
-
-function positiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create batch controller: ${name} must be a positive integer, got ${value}`,
-    );
-  }
+  return { anchor, count: 0, objects: 0, written: 0, latency: 0, busy: 0 };
 }
 
 function clamp(value: number, min: number, max: number): number {

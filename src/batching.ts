@@ -89,6 +89,8 @@ export function batchingSink(
       maxSize: limits.maxObjects,
       initialConcurrency: AUTO_START.concurrency,
       maxConcurrency: AUTO_MAX_CONCURRENCY,
+      // Well under the time limit of a request, so growth stops long before timeouts.
+      targetLatencyMs: Math.min(2_000, retry.timeout / 4),
     };
   const controller = new BatchController(controllerOptions);
   const definitions = new Map<string, CollectionMessage>();
@@ -191,7 +193,12 @@ export function batchingSink(
       releaseSlot();
       if ("error" in result) {
         const error = result.error;
-        controller.record({ objects: objects.length, latencyMs, overloaded: isOverload(error) });
+        controller.record({
+          objects: objects.length,
+          latencyMs,
+          overloaded: isOverload(error),
+          failed: objects.length,
+        });
         if (signal.aborted) return fail(failure ?? error);
         if (!limits.idempotent || !isTransient(error)) return fail(error);
         const spent = objects.filter((o) => tries(o) + 1 >= retry.attempts);
