@@ -2,9 +2,19 @@
  * `weaviate-clearer`: deletes the objects of the collections that flow in —
  * all of them, those of given tenants, or those matching a filter — and keeps
  * each definition. Counts first; deletes only when the run is confirmed.
+ *
+ * It acts on `collection` messages alone and keeps no state between them, so
+ * partitions (interleaved or not) pass by. A collection's tenants are looked
+ * up once, through the run's cache: in `clear.yaml` the reader's look-up.
  * @module
  */
-import { activateForRead, isActive, type TenantLease, tenantsPath } from "./_shared/tenants.ts";
+import {
+  activateForRead,
+  isActive,
+  listTenants,
+  type TenantLease,
+  tenantsChanged,
+} from "./_shared/tenants.ts";
 import { countObjects } from "./_shared/graphql.ts";
 import { join } from "node:path";
 import { z } from "zod";
@@ -102,32 +112,36 @@ async function clear(
     ctx.log.info(`deleted ${what} (dropped and recreated)`);
     return;
   }
+  // One look-up for all tenants (shared through the run's cache with the reader).
+  const live = message.tenants
+    ? new Map((await listTenants(conn, name, ctx)).map((t) => [t.name, t]))
+    : undefined;
   let deleted = 0;
   for (const tenant of partitions) {
-    deleted += await deleteMatching(conn, name, tenant, config.where, ctx);
+    const found = tenant === undefined ? undefined : live?.get(tenant);
+    deleted += await deleteMatching(conn, name, tenant, found, config.where, ctx);
   }
   ctx.log.info(
     `deleted ${deleted} objects of "${name}"${config.where ? " matching the filter" : ""}`,
   );
 }
 
-/** Deletes every object of `name` (and `tenant`) matching `where`; resolves with how many. */
+/**
+ * Deletes every object of `name` (and `tenant`, whose current status is
+ * `status`) matching `where`; resolves with how many.
+ */
 async function deleteMatching(
   conn: WeaviateConnection,
   name: string,
   tenant: string | undefined,
+  status: TenantInfo | undefined,
   where: Record<string, unknown> | undefined,
   ctx: PluginContext,
 ): Promise<number> {
   const path = `/v1/batch/objects${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ""}`;
   let lease: TenantLease | undefined;
-  if (tenant) {
-    const found = (await ctx.retry(() => conn.rest<TenantInfo[]>("GET", tenantsPath(name)))).find((
-      t,
-    ) => t.name === tenant);
-    // Objects of an inactive tenant can only be deleted while it is active; it is set back after.
-    if (found) lease = await activateForRead(conn, name, found, "activate", ctx);
-  }
+  // Objects of an inactive tenant can only be deleted while it is active; it is set back after.
+  if (status) lease = await activateForRead(conn, name, status, "activate", ctx);
   let deleted = 0;
   try {
     // Each call deletes at most QUERY_MAXIMUM_RESULTS objects: repeat until none match.
@@ -171,6 +185,8 @@ async function dropAndRecreate(
   }
   const path = `/v1/schema/${encodeURIComponent(name)}`;
   await ctx.retry(() => conn.rest("DELETE", path));
+  // Nothing cached about the dropped collection (definition, tenants) is served again.
+  ctx.cache.definitionChanged(name);
   try {
     await ctx.retry(() => conn.rest("POST", "/v1/schema", original));
   } catch (error) {
@@ -187,6 +203,7 @@ async function dropAndRecreate(
       const chunk = tenants.slice(i, i + 100);
       await ctx.retry(() => conn.rest("POST", `${path}/tenants`, chunk));
     }
+    tenantsChanged(conn, name, ctx);
   }
 }
 
@@ -215,5 +232,3 @@ async function keepDefinition(
     { retryable: false },
   );
 }
-
-/** A REST filter as a GraphQL input literal (`operator` values are enum names). */

@@ -1,10 +1,16 @@
 /**
  * `weaviate-reader`: reads collections from Weaviate — each full definition,
- * its tenants and the aliases pointing at it, then every object with its UUID, properties, references and
- * all vectors (unnamed, named, multi-vector), paged by UUID cursor. When the
- * collection indexes null state or property length, each collection (or
- * tenant) ends with an `index-stats` message: how many objects match the
- * index-backed filters, for a verify to compare with a copy.
+ * its tenants and the aliases pointing at it, then every object with its
+ * UUID, properties, references and all vectors (unnamed, named,
+ * multi-vector), paged by UUID cursor.
+ *
+ * Objects are read in partitions (the collection, or each tenant), up to
+ * `runtime.concurrency` at once, their messages interleaved: each partition
+ * is `partition-start` (with the server's count), its `objects` pages in
+ * order, then — when the collection indexes null state or property length —
+ * an `index-stats` message (how many objects match the index-backed filters,
+ * for a verify to compare with a copy), and `partition-end`. A collection's
+ * message comes before any of its partitions.
  *
  * Objects are listed over REST (`GET /v1/objects?after=…`), not through the
  * client's gRPC `fetchObjects`: in weaviate-client 3.14 that path drops blob
@@ -14,15 +20,21 @@
  */
 import { type Definition, referencesFirst } from "./_shared/definition.ts";
 import { z } from "zod";
-import type { Message, TenantInfo } from "../src/messages.ts";
+import { type Message, partitionKey, type TenantInfo } from "../src/messages.ts";
+import { mergePartitions, type PartitionReader } from "../src/partitions.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
-import { ServerError } from "../src/errors.ts";
+import { messageOf, ServerError } from "../src/errors.ts";
 import { compilePatterns } from "./_shared/patterns.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
 import { hasIndexStats, indexStatsFor } from "./_shared/index_stats.ts";
-import { retryThroughRestart } from "./_shared/restart.ts";
-import { activateForRead, tenantsPath } from "./_shared/tenants.ts";
-import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
+import { countObjects } from "./_shared/graphql.ts";
+import { activateForRead, listTenants } from "./_shared/tenants.ts";
+import {
+  cacheDefinitions,
+  type ClassDefinition,
+  listObjects,
+  readDefinition,
+} from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateReader}. */
 export const weaviateReaderConfig = z.strictObject({
@@ -57,15 +69,12 @@ export const weaviateReader = definePlugin({
 async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGenerator<Message> {
   const conn = await connectWeaviate(config, ctx);
   const names = await selectCollections(conn, config.collections, ctx);
-  ctx.log.info(`reading ${names.length} collection(s)`, { collections: names.join(",") });
+  ctx.log.info(`reading ${names.length} collection(s)`, {
+    collections: names.join(","),
+    concurrency: ctx.concurrency,
+  });
   const read: ClassDefinition[] = [];
-  for (const name of names) {
-    read.push(
-      await ctx.retry(() =>
-        conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
-      ),
-    );
-  }
+  for (const name of names) read.push(await readDefinition(conn, name, ctx));
   // Referenced collections first: a restore or migrate then finds their objects in place.
   const definitions = referencesFirst(read, (d) => d as Definition);
   const aliases = await readAliases(conn, ctx);
@@ -76,18 +85,24 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
     url: conn.url,
     definitions,
   };
+  yield* mergePartitions(collections(conn, definitions, aliases, config, ctx), ctx.concurrency);
+}
+
+/**
+ * Each collection's message, then a reader for each of its partitions (the
+ * collection, or each tenant): the pool starts them in this order.
+ */
+async function* collections(
+  conn: WeaviateConnection,
+  definitions: ClassDefinition[],
+  aliases: Map<string, string[]>,
+  config: WeaviateReaderConfig,
+  ctx: PluginContext,
+): AsyncGenerator<Message | PartitionReader> {
   for (const definition of definitions) {
     const name = definition.class;
-    const multiTenant = definition.multiTenancyConfig?.enabled === true;
-    const tenants = multiTenant
-      ? (await retryThroughRestart(ctx, (signal) =>
-        conn.rest<TenantInfo[]>(
-          "GET",
-          tenantsPath(name),
-          undefined,
-          { signal },
-        ))).map((t) => ({ name: t.name, activityStatus: t.activityStatus }))
-        .sort((a, b) => a.name.localeCompare(b.name))
+    const tenants = definition.multiTenancyConfig?.enabled === true
+      ? (await listTenants(conn, name, ctx)).sort((a, b) => a.name.localeCompare(b.name))
       : undefined;
     yield {
       type: "collection",
@@ -98,36 +113,83 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
       ...(aliases.has(name) ? { aliases: aliases.get(name)!.sort() } : {}),
     };
     if (!config.objects) continue;
-    if (!tenants) {
-      yield* readPartition(conn, definition, undefined, config, ctx);
-      continue;
-    }
-    for (const tenant of tenants) {
-      const lease = await activateForRead(conn, name, tenant, config.inactiveTenants, ctx);
-      if (!lease) continue;
-      // Index stats are counted while a COLD tenant is still active.
-      yield* readPartition(conn, definition, tenant.name, config, ctx);
-      await lease.release();
+    for (const tenant of tenants ?? [undefined]) {
+      yield () => readPartition(conn, definition, tenant, config, ctx);
     }
   }
 }
 
-/** A collection's (or tenant's) objects, then its index stats when it has any. */
+/**
+ * One partition: `partition-start` with the server's count, its objects page
+ * by page, its index stats when the collection has any, `partition-end`. A
+ * COLD tenant is active from before the count until the partition ends (or
+ * is cancelled).
+ */
 async function* readPartition(
   conn: WeaviateConnection,
   definition: ClassDefinition,
-  tenant: string | undefined,
+  tenantInfo: TenantInfo | undefined,
   config: WeaviateReaderConfig,
   ctx: PluginContext,
 ): AsyncGenerator<Message> {
-  yield* listObjects(conn, definition, tenant, config, ctx);
-  if (!hasIndexStats(definition)) return;
-  yield {
-    type: "index-stats",
-    collection: definition.class,
+  const collection = definition.class;
+  const lease = tenantInfo
+    ? await activateForRead(conn, collection, tenantInfo, config.inactiveTenants, ctx)
+    : undefined;
+  if (tenantInfo && !lease) return;
+  const tenant = tenantInfo?.name;
+  const frame = {
+    partition: partitionKey(collection, tenant),
+    collection,
     ...(tenant === undefined ? {} : { tenant }),
-    counts: await indexStatsFor(conn, definition, tenant, ctx),
   };
+  try {
+    yield { type: "partition-start", ...frame, ...await totalOf(conn, collection, tenant, ctx) };
+    let objects = 0;
+    let cursor: string | undefined;
+    for await (const message of listObjects(conn, definition, tenant, config, ctx)) {
+      if (message.type === "objects") {
+        objects += message.objects.length;
+        cursor = message.cursor;
+      }
+      yield message;
+    }
+    // Counted while a COLD tenant is still active.
+    if (hasIndexStats(definition)) {
+      yield {
+        type: "index-stats",
+        collection,
+        ...(tenant === undefined ? {} : { tenant }),
+        counts: await indexStatsFor(conn, definition, tenant, ctx),
+      };
+    }
+    yield { type: "partition-end", ...frame, objects, ...(cursor ? { cursor } : {}) };
+  } finally {
+    await lease?.release();
+  }
+}
+
+/**
+ * The server's object count of a partition, for progress totals; left out
+ * when the server cannot count it (e.g. while it loads its schema after a
+ * restart, which the listing itself rides out).
+ */
+async function totalOf(
+  conn: WeaviateConnection,
+  collection: string,
+  tenant: string | undefined,
+  ctx: PluginContext,
+): Promise<{ total?: number }> {
+  try {
+    return { total: await countObjects(conn, collection, tenant, ctx) };
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    ctx.log.debug(`no object count: ${messageOf(error)}`, {
+      collection,
+      ...(tenant === undefined ? {} : { tenant }),
+    });
+    return {};
+  }
 }
 
 /** Alias names by the collection they point at; none on servers before 1.32. */
@@ -157,7 +219,7 @@ async function selectCollections(
   ctx: PluginContext,
 ): Promise<string[]> {
   const schema = await ctx.retry(() =>
-    conn.rest<{ classes?: { class: string }[] }>("GET", "/v1/schema")
+    conn.rest<{ classes?: ClassDefinition[] }>("GET", "/v1/schema")
   );
   const all = (schema.classes ?? []).map((c) => c.class).sort();
   const selected = new Set<string>();
@@ -178,5 +240,7 @@ async function selectCollections(
     const matches = compilePatterns([pattern]);
     for (const name of all) if (matches(name)) selected.add(name);
   }
+  // The listing holds each definition in full: no GET per collection is needed.
+  cacheDefinitions(conn, (schema.classes ?? []).filter((c) => selected.has(c.class)), ctx);
   return [...selected].sort();
 }

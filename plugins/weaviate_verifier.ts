@@ -5,29 +5,38 @@
  * bit for bit, references) and, when the source sends `index-stats`, how many
  * objects match index-backed filters (null state, property length). Lists
  * differences by UUID; fails when any exist.
+ *
+ * State is kept per partition (a collection, or one tenant): partitions may
+ * arrive interleaved. A partition's target objects are read (hashed) when it
+ * starts and what is left of them when it ends is unexpected, so memory holds
+ * the target partitions open at once, not whole collections. Target
+ * partitions the source sends nothing of are read at the end.
  * @module
  */
 import { z } from "zod";
 import { IntegrityError, ServerError } from "../src/errors.ts";
-import type {
-  CollectionMessage,
-  IndexStatsMessage,
-  Message,
-  ObjectsMessage,
-  TenantInfo,
+import {
+  type CollectionMessage,
+  type IndexStatsMessage,
+  type Message,
+  type ObjectsMessage,
+  type PartitionEndMessage,
+  partitionKey,
+  type TenantInfo,
 } from "../src/messages.ts";
 import { definePlugin, type PluginContext } from "../src/plugin.ts";
 import {
   countFilters,
   hasIndexStats,
   type IndexCounts,
+  type IndexFilter,
   indexFilters,
 } from "./_shared/index_stats.ts";
 import { differingParts, hashObject, type ObjectHash } from "./_shared/object_hash.ts";
 import { connectionOptions, connectWeaviate, type WeaviateConnection } from "./_shared/weaviate.ts";
-import { activateForRead, tenantsPath } from "./_shared/tenants.ts";
+import { activateForRead, listTenants, type TenantLease } from "./_shared/tenants.ts";
 import { isReference } from "./_shared/definition.ts";
-import { type ClassDefinition, listObjects } from "./_shared/weaviate_objects.ts";
+import { type ClassDefinition, listObjects, readDefinition } from "./_shared/weaviate_objects.ts";
 
 /** Options of {@linkcode weaviateVerifier}. */
 export const weaviateVerifierConfig = z.strictObject({
@@ -92,21 +101,27 @@ const refProp = (filter: string) => {
 
 /** A partition of the target: its tenant's name, or "" for a collection without tenants. */
 const partitionOf = (tenant: string | undefined) => tenant ?? "";
-const key = (tenant: string | undefined, id: string) => `${partitionOf(tenant)}\u0000${id}`;
 
 /** What the verifier holds for one source collection. */
 interface CollectionState {
   report: CollectionReport;
-  /** Target objects not yet matched; undefined once the next collection began. */
-  target: Map<string, ObjectHash> | undefined;
+  /** The target's definition; undefined when the target has no such collection. */
+  definition: ClassDefinition | undefined;
+  schemaOnly: boolean;
+  /** The target's tenants by name, for a multi-tenant collection. */
+  live: Map<string, TenantInfo> | undefined;
+  /** Target partitions the source announced and the target has: each is compared, sent or not. */
+  expected: Set<string>;
+  /** Target partitions read already. */
+  read: Set<string>;
+  /** Filters the source's index stats hold (from its definition). */
+  filters: IndexFilter[];
   /** Target index counts by partition, taken while its tenant was readable. */
   indexCounts: Map<string, IndexCounts>;
   /** Partitions missing in the target (reported already), all of them when the collection is. */
   absent: Set<string> | "all";
   /** Partitions with missing, unexpected or changed objects. */
   objectsDiffer: Set<string>;
-  /** Source index stats waiting for the collection's objects to be settled. */
-  pendingStats: IndexStatsMessage[];
   /** Reference properties of the source definition. */
   refProps: string[];
   /**
@@ -117,12 +132,32 @@ interface CollectionState {
   implied: Map<string, Map<string, number>>;
 }
 
+/** One source partition being compared with its target partition. */
+interface PartitionState {
+  collection: CollectionState;
+  /** The target tenant (renamed), or undefined. */
+  tenant: string | undefined;
+  /** Target objects not yet matched. */
+  target: Map<string, ObjectHash>;
+  /** Source index stats waiting for the partition's objects to be settled. */
+  pendingStats: IndexStatsMessage[];
+  /**
+   * Opened by `partition-start`, so it ends with `partition-end`; otherwise
+   * (a source that does not frame partitions) it ends when the next
+   * collection begins.
+   */
+  framed: boolean;
+}
+
 class Verifier {
   #renames = new Map<string, string>();
   #reports: CollectionReport[] = [];
   /** By source collection name. */
   #collections = new Map<string, CollectionState>();
-  #open: CollectionState | undefined;
+  /** Open partitions by source partition key; several at once when the source interleaves them. */
+  #open = new Map<string, PartitionState>();
+  /** Source partitions already settled. */
+  #settled = new Set<string>();
 
   constructor(
     readonly conn: WeaviateConnection,
@@ -131,13 +166,24 @@ class Verifier {
   ) {}
 
   async write(message: Message): Promise<void> {
-    if (message.type === "collection") await this.#collection(message);
-    else if (message.type === "objects") this.#objects(message);
-    else if (message.type === "index-stats") this.#indexStats(message);
+    switch (message.type) {
+      case "collection":
+        return await this.#collection(message);
+      case "partition-start":
+        await this.#partition(message.collection, message.tenant, true);
+        return;
+      case "objects":
+        return this.#objects(await this.#partition(message.collection, message.tenant), message);
+      case "index-stats":
+        return await this.#indexStats(message);
+      case "partition-end":
+        return await this.#partitionEnd(message);
+    }
   }
 
   async #collection(message: CollectionMessage): Promise<void> {
-    this.#close();
+    // A source that does not frame partitions sends one collection after the other.
+    for (const [key, open] of this.#open) if (!open.framed) this.#settle(key, open);
     if (this.config.collection && this.#reports.length > 0) {
       throw new Error(
         `Cannot verify: "collection" names one target collection, but the input holds several`,
@@ -158,25 +204,25 @@ class Verifier {
       notes: [],
     };
     this.#reports.push(report);
-    const target = new Map<string, ObjectHash>();
+    // The source's definition says which filters its index stats hold.
+    const source = message.definition as ClassDefinition;
     const state: CollectionState = {
       report,
-      target,
+      definition: undefined,
+      schemaOnly: message.schemaOnly === true,
+      live: undefined,
+      expected: new Set(),
+      read: new Set(),
+      filters: hasIndexStats(source) ? indexFilters(source) : [],
       indexCounts: new Map(),
       absent: new Set(),
       objectsDiffer: new Set(),
-      pendingStats: [],
-      refProps: ((message.definition as ClassDefinition).properties ?? [])
-        .filter((p) => isReference(p.dataType)).map((p) => p.name),
+      refProps: (source.properties ?? []).filter((p) => isReference(p.dataType)).map((p) => p.name),
       implied: new Map(),
     };
     this.#collections.set(message.collection, state);
-    this.#open = state;
-    let definition: ClassDefinition;
     try {
-      definition = await this.ctx.retry(() =>
-        this.conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)
-      );
+      state.definition = await readDefinition(this.conn, name, this.ctx);
     } catch (error) {
       if (error instanceof ServerError && error.status === 404) {
         report.problems.push(`collection "${name}" does not exist in the target`);
@@ -185,92 +231,151 @@ class Verifier {
       }
       throw error;
     }
-    if (message.schemaOnly) return;
-    const page = { pageSize: 500, includeVectors: this.config.vectors };
-    // The source's definition says which filters its index stats hold.
-    const source = message.definition as ClassDefinition;
-    const filters = hasIndexStats(source) ? indexFilters(source) : [];
-    const add = async (tenant: string | undefined) => {
-      for await (const batch of listObjects(this.conn, definition, tenant, page, this.ctx)) {
-        if (batch.type !== "objects") continue;
-        for (const o of batch.objects) target.set(key(tenant, o.id), hashObject(o));
-        report.targetObjects += batch.objects.length;
-      }
-      // Counted now: a COLD tenant is active only until its lease is released.
-      if (filters.length) {
-        state.indexCounts.set(
-          partitionOf(tenant),
-          await countFilters(this.conn, name, tenant, filters, this.ctx),
-        );
-      }
-    };
-    if (!message.tenants) return await add(undefined);
-    const path = tenantsPath(name);
-    const live = new Map(
-      (await this.ctx.retry(() => this.conn.rest<TenantInfo[]>("GET", path)))
-        .map((t) => [t.name, t]),
+    if (state.schemaOnly) return;
+    if (!message.tenants) {
+      state.expected.add(partitionOf(undefined));
+      return;
+    }
+    state.live = new Map(
+      (await listTenants(this.conn, name, this.ctx)).map((t) => [t.name, t]),
     );
-    const expected = new Set<string>();
+    const announced = new Set<string>();
     for (const tenant of message.tenants) {
-      const mapped = this.config.tenants[tenant.name] ?? tenant.name;
-      expected.add(mapped);
-      const found = live.get(mapped);
+      const mapped = this.#targetTenant(tenant.name)!;
+      announced.add(mapped);
+      const found = state.live.get(mapped);
       if (!found) {
         report.problems.push(`tenant "${mapped}" is missing`);
-        if (state.absent !== "all") state.absent.add(mapped);
+        (state.absent as Set<string>).add(mapped);
         continue;
       }
+      state.expected.add(mapped);
       if (found.activityStatus !== tenant.activityStatus) {
         report.problems.push(
           `tenant "${mapped}" is ${found.activityStatus}, expected ${tenant.activityStatus}`,
         );
       }
-      const lease = await activateForRead(this.conn, name, found, "activate", this.ctx);
-      if (lease) {
-        await add(mapped);
-        await lease.release();
-      }
     }
-    for (const extra of [...live.keys()].filter((t) => !expected.has(t))) {
+    for (const extra of [...state.live.keys()].filter((t) => !announced.has(t))) {
       report.problems.push(`tenant "${extra}" is not in the source`);
     }
   }
 
-  #objects(message: ObjectsMessage): void {
-    const current = this.#collections.get(message.collection);
-    if (!current) {
-      throw new Error(`Cannot verify objects of "${message.collection}": no definition`);
+  #targetTenant(tenant: string | undefined): string | undefined {
+    return tenant === undefined ? undefined : this.config.tenants[tenant] ?? tenant;
+  }
+
+  /** The open partition of `collection` and `tenant`; opening it reads its target objects. */
+  async #partition(
+    collection: string,
+    sourceTenant: string | undefined,
+    framed = false,
+  ): Promise<PartitionState> {
+    const key = partitionKey(collection, sourceTenant);
+    const open = this.#open.get(key);
+    if (open) {
+      if (framed) open.framed = true;
+      return open;
     }
-    if (!current.target) {
-      throw new Error(
-        `Cannot verify objects of "${message.collection}": they arrived after the next collection began`,
-      );
+    const state = this.#collections.get(collection);
+    if (!state) throw new Error(`Cannot verify partition "${key}": no definition came first`);
+    if (this.#settled.has(key)) {
+      throw new Error(`Cannot verify partition "${key}": it continued after it ended`);
     }
-    const tenant = message.tenant === undefined
-      ? undefined
-      : this.config.tenants[message.tenant] ?? message.tenant;
-    if (current.refProps.length) this.#countReferences(current, tenant, message);
+    const partition: PartitionState = {
+      collection: state,
+      tenant: this.#targetTenant(sourceTenant),
+      target: new Map(),
+      pendingStats: [],
+      framed,
+    };
+    this.#open.set(key, partition);
+    await this.#readTarget(partition);
+    return partition;
+  }
+
+  /** Reads the target partition's objects (hashed) and, when the source has index stats, its counts. */
+  async #readTarget(partition: PartitionState): Promise<void> {
+    const { collection: state, tenant } = partition;
+    const part = partitionOf(tenant);
+    state.read.add(part);
+    const definition = state.definition;
+    if (!definition || state.schemaOnly || state.absent === "all" || state.absent.has(part)) {
+      return;
+    }
+    let lease: TenantLease | undefined;
+    if (state.live) {
+      // No tenant (e.g. stats of a whole multi-tenant collection), or neither
+      // announced by the source nor in the target: nothing to read.
+      const found = tenant === undefined ? undefined : state.live.get(tenant);
+      if (!found) return;
+      lease = await activateForRead(this.conn, definition.class, found, "activate", this.ctx);
+    }
+    try {
+      const page = { pageSize: 500, includeVectors: this.config.vectors };
+      for await (const batch of listObjects(this.conn, definition, tenant, page, this.ctx)) {
+        if (batch.type !== "objects") continue;
+        for (const o of batch.objects) partition.target.set(o.id, hashObject(o));
+        state.report.targetObjects += batch.objects.length;
+      }
+      // Counted now: a COLD tenant is active only until its lease is released.
+      if (state.filters.length) {
+        state.indexCounts.set(
+          part,
+          await countFilters(this.conn, definition.class, tenant, state.filters, this.ctx),
+        );
+      }
+    } finally {
+      await lease?.release();
+    }
+  }
+
+  #objects(partition: PartitionState, message: ObjectsMessage): void {
+    const { collection: state } = partition;
+    const part = partitionOf(partition.tenant);
+    if (state.refProps.length) this.#countReferences(state, part, message);
     for (const object of message.objects) {
-      current.report.sourceObjects++;
-      const k = key(tenant, object.id);
-      const found = current.target.get(k);
+      state.report.sourceObjects++;
+      const found = partition.target.get(object.id);
       if (!found) {
-        current.report.missing.push(object.id);
-        current.objectsDiffer.add(partitionOf(tenant));
+        state.report.missing.push(object.id);
+        state.objectsDiffer.add(part);
         continue;
       }
-      current.target.delete(k);
+      partition.target.delete(object.id);
       const parts = differingParts(hashObject(object, this.#renames), found)
-        .filter((part) => this.config.vectors || part !== "vectors");
+        .filter((p) => this.config.vectors || p !== "vectors");
       if (parts.length) {
-        current.report.changed.push({ id: object.id, parts });
-        current.objectsDiffer.add(partitionOf(tenant));
+        state.report.changed.push({ id: object.id, parts });
+        state.objectsDiffer.add(part);
       }
     }
   }
 
-  #countReferences(state: CollectionState, tenant: string | undefined, message: ObjectsMessage) {
-    const partition = partitionOf(tenant);
+  async #partitionEnd(message: PartitionEndMessage): Promise<void> {
+    const key = partitionKey(message.collection, message.tenant);
+    if (this.#settled.has(key)) return;
+    // An empty partition may end without having started.
+    this.#settle(key, await this.#partition(message.collection, message.tenant, true));
+  }
+
+  /** The partition's objects are all in: what is left in the target is unexpected. */
+  #settle(key: string | undefined, partition: PartitionState): void {
+    if (key !== undefined) {
+      this.#open.delete(key);
+      this.#settled.add(key);
+    }
+    const { collection: state } = partition;
+    const part = partitionOf(partition.tenant);
+    for (const id of partition.target.keys()) {
+      state.report.unexpected.push(id);
+      state.objectsDiffer.add(part);
+    }
+    partition.target.clear();
+    for (const message of partition.pendingStats.splice(0)) this.#compareStats(state, message);
+  }
+
+  #countReferences(state: CollectionState, partition: string, message: ObjectsMessage) {
     const implied = state.implied.get(partition) ?? new Map<string, number>();
     state.implied.set(partition, implied);
     const add = (key: string) => implied.set(key, (implied.get(key) ?? 0) + 1);
@@ -287,11 +392,8 @@ class Verifier {
     }
   }
 
-  /**
-   * Keeps a source partition's index counts until the collection's objects
-   * are settled (its unexpected objects are known only then).
-   */
-  #indexStats(message: IndexStatsMessage): void {
+  /** Keeps a source partition's index counts until its objects are settled. */
+  async #indexStats(message: IndexStatsMessage): Promise<void> {
     const state = this.#collections.get(message.collection);
     if (!state) {
       this.ctx.log.warn(
@@ -299,8 +401,10 @@ class Verifier {
       );
       return;
     }
-    if (state.target) state.pendingStats.push(message);
-    else this.#compareStats(state, message);
+    const key = partitionKey(message.collection, message.tenant);
+    if (this.#settled.has(key)) return this.#compareStats(state, message);
+    // A partition without objects may be opened by its stats alone.
+    (await this.#partition(message.collection, message.tenant)).pendingStats.push(message);
   }
 
   /**
@@ -354,21 +458,23 @@ class Verifier {
     }
   }
 
-  #close(): void {
-    const open = this.#open;
-    if (!open?.target) return;
-    for (const k of open.target.keys()) {
-      const split = k.indexOf("\u0000");
-      open.report.unexpected.push(k.slice(split + 1));
-      open.objectsDiffer.add(k.slice(0, split));
-    }
-    open.target = undefined;
-    this.#open = undefined;
-    for (const message of open.pendingStats.splice(0)) this.#compareStats(open, message);
-  }
-
   async finish(): Promise<void> {
-    this.#close();
+    for (const [key, open] of this.#open) this.#settle(key, open);
+    // Target partitions the source sent nothing of: every object there is unexpected.
+    for (const state of this.#collections.values()) {
+      for (const part of state.expected) {
+        if (state.read.has(part)) continue;
+        const partition: PartitionState = {
+          collection: state,
+          tenant: part === "" ? undefined : part,
+          target: new Map(),
+          pendingStats: [],
+          framed: true,
+        };
+        await this.#readTarget(partition);
+        this.#settle(undefined, partition);
+      }
+    }
     let differences = 0;
     const list = (ids: string[]) =>
       ids.slice(0, this.config.maxListed).join(", ") +

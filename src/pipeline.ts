@@ -41,7 +41,7 @@ export const runtimeSchema = z.strictObject({
     ),
   deadLetter: z.string().min(1).optional()
     .describe(
-      "JSON Lines file for objects a sink refused after every retry (default: <pipeline>-<time>.dead-letter.jsonl beside the pipeline)",
+      "JSON Lines file for objects a sink refused after every retry (default: <pipeline>-<time>.dead-letter.jsonl in the working directory)",
     ),
 }).default({
   retry: RETRY_DEFAULTS,

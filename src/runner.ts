@@ -210,12 +210,11 @@ export async function runPipeline(
   return summary!;
 }
 
-/** `runtime.deadLetter`, or `<pipeline>-<time>.dead-letter.jsonl` beside the pipeline file. */
+/** `runtime.deadLetter`, or `<pipeline>-<time>.dead-letter.jsonl` in the working directory. */
 function deadLetterPath(pipeline: ResolvedPipeline, cwd: string, startedAt: string): string {
   if (pipeline.runtime.deadLetter) return resolve(cwd, pipeline.runtime.deadLetter);
-  const dir = pipeline.file ? join(resolve(cwd, pipeline.file), "..") : cwd;
   const stamp = startedAt.replace(/[:.]/g, "-");
-  return join(dir, `${pipeline.name}-${stamp}.dead-letter.jsonl`);
+  return join(cwd, `${pipeline.name}-${stamp}.dead-letter.jsonl`);
 }
 
 function asCancelled(reason: unknown): CancelledError {

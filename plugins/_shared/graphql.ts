@@ -1,6 +1,6 @@
 /**
  * Counting objects with GraphQL `Aggregate`, shared by the writer's checks,
- * the clearer and the index statistics.
+ * the clearer, the reader's partition totals and the index statistics.
  * @module
  */
 import { ServerError } from "../../src/errors.ts";

@@ -7,7 +7,7 @@
  */
 import { messageOf, ServerError } from "../../src/errors.ts";
 import type { TenantInfo } from "../../src/messages.ts";
-import type { PluginContext } from "../../src/plugin.ts";
+import type { Cache, PluginContext } from "../../src/plugin.ts";
 import { retry } from "../../src/retry.ts";
 import { retryThroughRestart } from "./restart.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
@@ -28,6 +28,55 @@ export function isCold(status: string | undefined): boolean {
 export const tenantsPath = (collection: string) =>
   `/v1/schema/${encodeURIComponent(collection)}/tenants`;
 
+/** Cache key of a collection's tenants on one server (plugins of a run may talk to several). */
+const tenantsKey = (conn: WeaviateConnection) => `tenants@${conn.url}`;
+
+/**
+ * A collection's tenants with their activity status, through the run's cache:
+ * the reader, the clearer and the verifier of a run share one look-up. Only
+ * for a collection the run has seen exist (a 404 is retried as a restart).
+ * Whoever changes the tenants (creates them, sets a status) calls
+ * {@linkcode tenantsChanged}; {@linkcode putTenantStatus} and
+ * {@linkcode activateForRead} do.
+ */
+export async function listTenants(
+  conn: WeaviateConnection,
+  collection: string,
+  ctx: PluginContext,
+): Promise<TenantInfo[]> {
+  const tenants = await ctx.cache.fetch(
+    collection,
+    tenantsKey(conn),
+    async () =>
+      (await retryThroughRestart(
+        ctx,
+        (signal) => conn.rest<TenantInfo[]>("GET", tenantsPath(collection), undefined, { signal }),
+      ))
+        .map(({ name, activityStatus }) => ({ name, activityStatus })),
+  );
+  // Copies: callers may change what they get.
+  return tenants.map((t) => ({ ...t }));
+}
+
+/** One tenant of `collection`, or undefined when it does not exist (see {@linkcode listTenants}). */
+export async function findTenant(
+  conn: WeaviateConnection,
+  collection: string,
+  tenant: string,
+  ctx: PluginContext,
+): Promise<TenantInfo | undefined> {
+  return (await listTenants(conn, collection, ctx)).find((t) => t.name === tenant);
+}
+
+/** The tenants of `collection` changed (created, deleted, status set): forget the cached list. */
+export function tenantsChanged(
+  conn: WeaviateConnection,
+  collection: string,
+  ctx: { cache?: Cache },
+): void {
+  ctx.cache?.delete(collection, tenantsKey(conn));
+}
+
 /**
  * Sets tenants' activity status with a signal of its own and a few tries, so
  * that it works in a cleanup after the run's signal was aborted. Throws an
@@ -37,7 +86,7 @@ export async function putTenantStatus(
   conn: WeaviateConnection,
   collection: string,
   tenants: TenantInfo[],
-  ctx: Pick<PluginContext, "log">,
+  ctx: Pick<PluginContext, "log"> & { cache?: Cache },
 ): Promise<void> {
   if (tenants.length === 0) return;
   const body = tenants.map(({ name, activityStatus }) => ({ name, activityStatus }));
@@ -57,6 +106,9 @@ export async function putTenantStatus(
       `Cannot set tenant ${names} of "${collection}": ${messageOf(error)}; set it by hand`,
       { retryable: false },
     );
+  } finally {
+    // Even a failed PUT may have set some.
+    tenantsChanged(conn, collection, ctx);
   }
 }
 
@@ -107,12 +159,16 @@ export async function activateForRead(
   };
   // Registered before activating: a run cancelled during the PUT still puts it back.
   ctx.onClose(() => lease.release());
-  await retryThroughRestart(
-    ctx,
-    (signal) =>
-      conn.rest("PUT", tenantsPath(collection), [{ name: tenant.name, activityStatus: "HOT" }], {
-        signal,
-      }),
-  );
+  try {
+    await retryThroughRestart(
+      ctx,
+      (signal) =>
+        conn.rest("PUT", tenantsPath(collection), [{ name: tenant.name, activityStatus: "HOT" }], {
+          signal,
+        }),
+    );
+  } finally {
+    tenantsChanged(conn, collection, ctx);
+  }
   return lease;
 }

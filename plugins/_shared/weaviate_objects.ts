@@ -3,6 +3,7 @@
  * UUID cursor, as client-independent {@linkcode WeftObject}s.
  * @module
  */
+import { partitionKey } from "../../src/messages.ts";
 import type { Message, ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
 import { ServerError } from "../../src/errors.ts";
@@ -18,6 +19,38 @@ export interface ClassDefinition {
   [key: string]: unknown;
 }
 
+/** Cache key of a definition on one server (plugins of a run may talk to several). */
+const definitionKey = (conn: WeaviateConnection) => `definition@${conn.url}`;
+
+/**
+ * `GET /v1/schema/{name}` through the run's cache, so that plugins and steps
+ * asking for the same definition share one round trip; a 404 throws a
+ * {@linkcode ServerError} and is not cached. Whoever changes a definition
+ * calls `ctx.cache.definitionChanged(name)`. Resolves with a copy.
+ */
+export async function readDefinition(
+  conn: WeaviateConnection,
+  name: string,
+  ctx: PluginContext,
+): Promise<ClassDefinition> {
+  const definition = await ctx.cache.fetch(
+    name,
+    definitionKey(conn),
+    () =>
+      ctx.retry(() => conn.rest<ClassDefinition>("GET", `/v1/schema/${encodeURIComponent(name)}`)),
+  );
+  return structuredClone(definition);
+}
+
+/** Caches definitions read some other way (e.g. all at once with `GET /v1/schema`). */
+export function cacheDefinitions(
+  conn: WeaviateConnection,
+  definitions: ClassDefinition[],
+  ctx: PluginContext,
+): void {
+  for (const d of definitions) ctx.cache.set(d.class, definitionKey(conn), structuredClone(d));
+}
+
 /** Yields one `objects` message per page of `definition`'s objects. */
 export async function* listObjects(
   conn: WeaviateConnection,
@@ -31,7 +64,7 @@ export async function* listObjects(
   );
   const listing: Listing = { conn, collection: definition.class, tenant, ctx };
   let after: string | undefined;
-  for (;;) {
+  for (let seq = 0;; seq++) {
     const page = await listPage(listing, after, config.pageSize, config.includeVectors);
     if (!Array.isArray(page)) {
       throw await unreadablePage(listing, after, config.pageSize, config.includeVectors, page);
@@ -40,8 +73,11 @@ export async function* listObjects(
     const objects = page.map((o) => toWeftObject(o, refProps));
     yield {
       type: "objects",
+      partition: partitionKey(definition.class, tenant),
       collection: definition.class,
       ...(tenant === undefined ? {} : { tenant }),
+      seq,
+      cursor: objects[objects.length - 1]!.id,
       objects,
     };
     if (page.length < config.pageSize) return;
