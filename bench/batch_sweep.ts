@@ -77,7 +77,9 @@ async function restore(
   const summary = await runPipeline(pipeline, { log: silent });
   const seconds = (performance.now() - started) / 1000;
   if (summary.objects !== OBJECTS) throw new Error(`${label}: restored ${summary.objects}`);
-  await fetch(`${server.url}/v1/schema/${name}`, { method: "DELETE" }).then((r) => r.body?.cancel());
+  await fetch(`${server.url}/v1/schema/${name}`, { method: "DELETE" }).then((r) =>
+    r.body?.cancel()
+  );
   return { label, seconds, rate: OBJECTS / seconds, summary };
 }
 
@@ -86,11 +88,11 @@ const median = (results: Result[]) =>
 
 function row(r: Result, best: number): string {
   const b = r.summary.batching;
-  return `| ${r.label} | ${r.seconds.toFixed(2)} s | ${Math.round(r.rate).toLocaleString("en-US")} | ${
-    (r.rate / best * 100).toFixed(0)
-  }% | ${b ? `${b.size} (max ${b.maxSize}) × ${b.concurrency} (max ${b.maxConcurrency})` : ""} | ${
-    b ? `${b.latencyMs.p50} / ${b.latencyMs.p95} ms` : ""
-  } |`;
+  return `| ${r.label} | ${r.seconds.toFixed(2)} s | ${
+    Math.round(r.rate).toLocaleString("en-US")
+  } | ${(r.rate / best * 100).toFixed(0)}% | ${
+    b ? `${b.size} (max ${b.maxSize}) × ${b.concurrency} (max ${b.maxConcurrency})` : ""
+  } | ${b ? `${b.latencyMs.p50} / ${b.latencyMs.p95} ms` : ""} |`;
 }
 
 const header = [
