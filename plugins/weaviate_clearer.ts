@@ -154,7 +154,9 @@ async function deleteMatching(
         )
       );
       if (reply.results.failed > 0) {
-        throw new ServerError(`Cannot delete ${reply.results.failed} objects of "${name}"`);
+        throw new ServerError(`Cannot delete ${reply.results.failed} objects of "${name}"`, {
+          retryable: false,
+        });
       }
       deleted += reply.results.successful;
       ctx.metrics.add("objectsDeleted", reply.results.successful);
