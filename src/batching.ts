@@ -315,18 +315,27 @@ export function batchingSink(
       await sink.write?.(message);
     },
     async close() {
-      for (const p of partitions.values()) await drain(p);
-      throwIfFailed();
-      await sink.close?.();
+      let error: unknown;
+      try {
+        for (const p of partitions.values()) await drain(p);
+        throwIfFailed();
+        await sink.close?.();
+      } catch (e) {
+        error = e;
+      }
       await deadLetter.close();
       if (deadLetter.count > 0 && firstDead) {
-        throw new DeadLetterError(deadLetter.count, deadLetter.path, {
+        const dead = new DeadLetterError(deadLetter.count, deadLetter.path, {
           id: firstDead.object.id,
           collection: firstDead.collection,
           ...(firstDead.tenant === undefined ? {} : { tenant: firstDead.tenant }),
           error: firstDead.error,
         });
+        if (error === undefined) throw dead;
+        // Another error wins, but where the refused objects went is not lost.
+        log.error(dead.message);
       }
+      if (error !== undefined) throw error;
     },
     async abort(reason) {
       fail(reason);

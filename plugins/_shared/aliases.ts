@@ -62,3 +62,28 @@ export async function pointAlias(
   }
   ctx.log.info(`alias "${alias}" now points at "${collection}"`);
 }
+
+/**
+ * Once a copy checks out: points `alias` (if set) at the single collection
+ * written, and restores the aliases each collection had at the source.
+ */
+export async function aliasCopies(
+  conn: WeaviateConnection,
+  alias: string | undefined,
+  collections: { name: string; aliases: string[] }[],
+  ctx: PluginContext,
+): Promise<void> {
+  if (alias) {
+    if (collections.length !== 1) {
+      throw new Error(
+        `Cannot point alias "${alias}": the run wrote ${collections.length} collections, not one`,
+      );
+    }
+    await pointAlias(conn, alias, collections[0]!.name, ctx);
+  }
+  for (const collection of collections) {
+    for (const recorded of collection.aliases) {
+      await restoreAlias(conn, recorded, collection.name, ctx);
+    }
+  }
+}

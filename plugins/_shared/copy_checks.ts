@@ -1,12 +1,14 @@
 /**
  * Checks of a written copy: object counts per collection and tenant, and
- * every written object read back and compared by content hash.
+ * every written object read back and compared by content hash — in bounded
+ * memory: both sides are merged in UUID order, spilling past a threshold.
  * @module
  */
 import { IntegrityError, ServerError } from "../../src/errors.ts";
 import { countObjects } from "./graphql.ts";
 import type { WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
+import { SpillMap } from "./spill.ts";
 import type { WeaviateConnection } from "./weaviate.ts";
 import { type ClassDefinition, listObjects } from "./weaviate_objects.ts";
 
@@ -35,15 +37,23 @@ export async function checkCounts(
   }
 }
 
+/** The objects of one tenant ("" without tenants) that must be found, and their hashes. */
+export interface ExpectedContent {
+  tenant: string;
+  /** [lower-case UUID, content hash], in UUID order. */
+  expected: AsyncIterable<[string, string]>;
+}
+
 /**
- * Reads every object whose hash `hashes` holds (per tenant, "" without) back
- * from `collection` and compares `hash(object)`; throws on any difference.
- * Empties `hashes`.
+ * Reads back every tenant of `collection` that `groups` names and compares
+ * `hash(object)` with the expected hash; objects not expected were there
+ * before and are not compared. Throws an {@linkcode IntegrityError} naming
+ * changed and missing objects.
  */
 export async function checkContents(
   conn: WeaviateConnection,
   collection: string,
-  hashes: Map<string, Map<string, string>>,
+  groups: AsyncIterable<ExpectedContent>,
   hash: (object: WeftObject) => string,
   options: { includeVectors: boolean },
   ctx: PluginContext,
@@ -54,32 +64,56 @@ export async function checkContents(
   const page = { pageSize: 500, includeVectors: options.includeVectors };
   const changed: string[] = [];
   const missing: string[] = [];
-  let compared = 0;
-  for (const [tenant, expected] of hashes) {
-    for await (const batch of listObjects(conn, definition, tenant || undefined, page, ctx)) {
-      if (batch.type !== "objects") continue;
-      for (const o of batch.objects) {
-        const want = expected.get(o.id);
-        if (want === undefined) continue; // there before this run
-        expected.delete(o.id);
-        compared++;
-        if (hash(o) !== want) changed.push(o.id);
+  const counts = { changed: 0, missing: 0, compared: 0 };
+  for await (const { tenant, expected } of groups) {
+    // The listing's order is the server's: sort it the same way as the expected side.
+    const actual = new SpillMap();
+    try {
+      for await (const batch of listObjects(conn, definition, tenant || undefined, page, ctx)) {
+        if (batch.type !== "objects") continue;
+        for (const o of batch.objects) await actual.set(o.id.toLowerCase(), hash(o));
       }
+      for await (const [id, want, got] of join(expected, actual.entries())) {
+        if (got === undefined) {
+          if (counts.missing++ < 5) missing.push(id);
+        } else {
+          counts.compared++;
+          if (got !== want && counts.changed++ < 5) changed.push(id);
+        }
+      }
+    } finally {
+      await actual.close();
     }
-    missing.push(...expected.keys());
-    expected.clear();
   }
-  if (changed.length || missing.length) {
-    const list = (ids: string[]) =>
-      ids.slice(0, 5).join(", ") + (ids.length > 5 ? `, … (${ids.length} in all)` : "");
+  if (counts.changed || counts.missing) {
+    const list = (ids: string[], n: number) => ids.join(", ") + (n > 5 ? `, … (${n} in all)` : "");
     throw new IntegrityError(
       `Cannot confirm the copy of "${collection}": ${
         [
-          changed.length ? `${changed.length} objects differ (${list(changed)})` : "",
-          missing.length ? `${missing.length} objects missing (${list(missing)})` : "",
+          counts.changed
+            ? `${counts.changed} objects differ (${list(changed, counts.changed)})`
+            : "",
+          counts.missing
+            ? `${counts.missing} objects missing (${list(missing, counts.missing)})`
+            : "",
         ].filter(Boolean).join(", ")
       }`,
     );
   }
-  ctx.log.info(`checked "${collection}": ${compared} objects read back, content identical`);
+  ctx.log.info(
+    `checked "${collection}": ${counts.compared} objects read back, content identical`,
+  );
+}
+
+/** Every key of `left` with its value and `right`'s (undefined if absent); both sorted by key. */
+async function* join(
+  left: AsyncIterable<[string, string]>,
+  right: AsyncIterable<[string, string]>,
+): AsyncGenerator<[string, string, string | undefined]> {
+  const other = right[Symbol.asyncIterator]();
+  let next = await other.next();
+  for await (const [key, value] of left) {
+    while (!next.done && next.value[0] < key) next = await other.next();
+    yield [key, value, !next.done && next.value[0] === key ? next.value[1] : undefined];
+  }
 }

@@ -295,3 +295,62 @@ export function referencesFirst<T>(items: T[], definitionOf: (item: T) => Defini
   for (const name of [...byName.keys()].sort()) visit(name);
   return out;
 }
+
+/**
+ * Where `existing` (as `GET /v1/schema/{name}` returns it) differs from
+ * `sent` (what was posted to create it), as paths: settings the server added
+ * (its defaults) are not differences; properties are matched by name; an
+ * empty list or object sent matches one left out.
+ *
+ * @example
+ * ```ts
+ * import { definitionDifferences } from "./definition.ts";
+ * const sent = { class: "A", properties: [{ name: "t", dataType: ["text"] }] };
+ * const existing = {
+ *   class: "A",
+ *   vectorIndexType: "hnsw",
+ *   properties: [{ name: "t", dataType: ["text"], tokenization: "word" }],
+ * };
+ * if (definitionDifferences(sent, existing).length) throw new Error("defaults are not differences");
+ * const other = { class: "A", properties: [{ name: "t", dataType: ["int"] }] };
+ * if (definitionDifferences(sent, other)[0] !== "properties.t.dataType") throw new Error();
+ * ```
+ */
+export function definitionDifferences(sent: unknown, existing: unknown, path = ""): string[] {
+  if (isEmpty(sent) && (existing === undefined || isEmpty(existing))) return [];
+  if (Array.isArray(sent) && Array.isArray(existing)) {
+    if (sent.every(isNamed) && existing.every(isNamed)) {
+      const byName = new Map(existing.map((item) => [item.name, item]));
+      return sent.flatMap((item) =>
+        byName.has(item.name)
+          ? definitionDifferences(item, byName.get(item.name), at(path, item.name))
+          : [at(path, item.name)]
+      );
+    }
+    if (sent.length !== existing.length) return [path];
+    const differ = sent.flatMap((item, i) =>
+      definitionDifferences(item, existing[i], at(path, `${i}`))
+    );
+    // A list of values (a data type) differs as a whole.
+    return differ.length && !sent.some(isPlainObject) ? [path] : differ;
+  }
+  if (isPlainObject(sent) && isPlainObject(existing)) {
+    return Object.entries(sent).flatMap(([key, value]) =>
+      definitionDifferences(value, existing[key], at(path, key))
+    );
+  }
+  return sent === existing ? [] : [path];
+}
+
+function at(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function isNamed(value: unknown): value is { name: string } {
+  return isPlainObject(value) && typeof value.name === "string";
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 0) ||
+    (isPlainObject(value) && Object.keys(value).length === 0);
+}

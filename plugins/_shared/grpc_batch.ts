@@ -142,6 +142,11 @@ export class GrpcBatcher {
     if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
   }
 
+  /** Most bytes one request takes: 16 MiB, or 90 % of the server's limit when that is smaller. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   /** Encodes `items` into as many requests as the size limit needs. */
   encode(items: BatchItem[]): { body: Uint8Array; ids: string[] }[] {
     const requests: { body: Uint8Array; ids: string[] }[] = [];

@@ -17,9 +17,14 @@ addEventListener("unload", () => void server.stop());
 /** Backs up `collection` into a fresh directory and returns it. */
 const backup = (collection: string) => backupTo(server, [collection]);
 
+/** `--yes` passes as it is; anything else is a `--set`. */
 function restore(dir: string, ...sets: string[]) {
   return denoTask(
-    ["restore", "pipelines/restore.yaml", ...sets.flatMap((s) => ["--set", s])],
+    [
+      "restore",
+      "pipelines/restore.yaml",
+      ...sets.flatMap((s) => s === "--yes" ? [s] : ["--set", s]),
+    ],
     serverEnv(server, dir),
   );
 }
@@ -131,10 +136,11 @@ Deno.test({
     });
     const unconfirmed = await restore(dir, "sink.with.mode=replace");
     assert.equal(unconfirmed.code, 1);
-    assert.match(unconfirmed.stderr, /set confirm: true/);
+    assert.match(unconfirmed.stderr, /dry run: would drop "\w+" with its 3 objects/);
+    assert.match(unconfirmed.stderr, /nothing was written: mode replace .* not confirmed/);
     now = await listAll(server, things);
     assert.ok(now.has(extra), "an unconfirmed replace changes nothing");
-    assert.equal((await restore(dir, "sink.with.mode=replace", "sink.with.confirm=true")).code, 0);
+    assert.equal((await restore(dir, "sink.with.mode=replace", "--yes")).code, 0);
     assert.ok(!(await listAll(server, things)).has(extra));
     assert.equal((await verify(dir, "--collection", things)).code, 0);
   },

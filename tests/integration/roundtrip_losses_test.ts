@@ -363,6 +363,9 @@ Deno.test({
         "source.with.batchSize=20",
         "--set",
         "runtime.retry.attempts=2",
+        // Small, steady batches: many answers arrive before the server goes.
+        "--set",
+        "runtime.batch={size: 20, concurrency: 2}",
       ],
       cwd: ROOT,
       env: serverEnv(target, dir),
@@ -383,7 +386,8 @@ Deno.test({
         "/v1/graphql",
         { query: `{ Aggregate { ${tenanted}(tenant: "alpha") { meta { count } } } }` },
       ).catch(() => undefined);
-      return (counts?.data?.Aggregate?.[tenanted]?.[0]?.meta.count ?? 0) > 0;
+      // Several batches in, so that some answers reached the writer (not only the server).
+      return (counts?.data?.Aggregate?.[tenanted]?.[0]?.meta.count ?? 0) > 200;
     });
     // A crash (kill -9): a clean stop makes Deno 2.9.6 itself abort on the server's HTTP/2
     // GOAWAY (denoland/deno#36788), before weft can say anything.
