@@ -45,6 +45,8 @@ export interface BatchingStats {
   maxConcurrency: number;
   requests: number;
   latencyMs: { p50: number; p95: number };
+  /** Per-object failures inside answered requests (an object failing twice counts twice). */
+  objectFailures: number;
   /** Objects sent again alone after a per-object failure. */
   retriedObjects: number;
   /** Whole requests sent again after a transient failure. */
@@ -105,6 +107,7 @@ export function batchingSink(
   let failure: unknown;
   let firstDead: DeadLetterEntry | undefined;
   let retriedObjects = 0;
+  let objectFailures = 0;
   let retriedRequests = 0;
 
   const fail = (error: unknown) => {
@@ -226,6 +229,7 @@ export function batchingSink(
         const object = objects[i]!;
         if (outcome === undefined) written++;
         else if (outcome !== "deferred") {
+          objectFailures++;
           const tried = tries(object) + 1;
           attempts.set(object, tried);
           if (outcome.retryable !== false && tried < retry.attempts) again.push(object);
@@ -353,6 +357,7 @@ export function batchingSink(
       maxConcurrency: s.maxConcurrencySeen,
       requests: s.requests,
       latencyMs: { p50: Math.round(s.latencyP50Ms), p95: Math.round(s.latencyP95Ms) },
+      objectFailures,
       retriedObjects,
       retriedRequests,
       deadLettered: deadLetter.count,

@@ -116,11 +116,11 @@ export function formatSummary(summary: RunSummary): string {
         number.format(b.requests)
       } requests, size ${b.size} (max ${b.maxSize}), ${b.concurrency} in flight (max ${b.maxConcurrency}), latency p50 ${b.latencyMs.p50} ms, p95 ${b.latencyMs.p95} ms`,
     );
-    if (b.retriedObjects || b.retriedRequests) {
+    if (b.objectFailures || b.retriedRequests) {
       lines.push(
-        `  ${"retried".padEnd(LABEL)} ${number.format(b.retriedObjects)} objects, ${
-          number.format(b.retriedRequests)
-        } batches`,
+        `  ${"failures".padEnd(LABEL)} ${number.format(b.objectFailures)} per object (${
+          number.format(b.retriedObjects)
+        } retried), ${number.format(b.retriedRequests)} batches sent again`,
       );
     }
     if (b.deadLettered) {

@@ -4,7 +4,7 @@
  * fixed: `BACKUP_PATH=x.dead-letter.jsonl deno task restore pipelines/restore.yaml`.
  * @module
  */
-import { decodeDeadLetterObject, DEAD_LETTER_FORMAT } from "../../src/dead_letter.ts";
+import { DEAD_LETTER_FORMAT, decodeDeadLetterObject } from "../../src/dead_letter.ts";
 import { messageOf } from "../../src/errors.ts";
 import {
   type CollectionMessage,

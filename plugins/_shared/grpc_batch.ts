@@ -12,6 +12,7 @@
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { ServerError } from "../../src/errors.ts";
+import { isTransient } from "../../src/retry.ts";
 import type { WeftObject } from "../../src/messages.ts";
 import type { GrpcReferences } from "./write_plan.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
@@ -85,15 +86,8 @@ const VECTOR_SINGLE = 1;
 const VECTOR_MULTI = 2;
 /** Requests are split below this size, or below the server's own limit when that is smaller. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-/** gRPC status codes worth another attempt. */
-const RETRYABLE = new Set([
-  grpc.status.UNAVAILABLE,
-  grpc.status.RESOURCE_EXHAUSTED,
-  grpc.status.DEADLINE_EXCEEDED,
-  grpc.status.ABORTED,
-  grpc.status.INTERNAL,
-  grpc.status.UNKNOWN,
-]);
+/** A stream reset in transport (HTTP/2 RST_STREAM), reported as INTERNAL: worth another attempt. */
+const TRANSPORT_RESET = /RST_STREAM|stream (was )?(reset|closed)/i;
 
 /** What to send for one object. */
 export interface BatchItem {
@@ -192,7 +186,11 @@ export class GrpcBatcher {
               : ` (is ${this.#address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`;
             return reject(
               new ServerError(`Cannot insert over gRPC: ${detail}${hint}`, {
-                retryable: RETRYABLE.has(error.code) && !/larger than max/i.test(detail),
+                // The cause keeps the status code, which tells an overloaded server apart.
+                cause: error,
+                retryable: !/larger than max/i.test(detail) &&
+                  (isTransient(error) ||
+                    (error.code === grpc.status.INTERNAL && TRANSPORT_RESET.test(detail))),
               }),
             );
           }
