@@ -10,7 +10,7 @@ import { type DeadLetterEntry, DeadLetterFile } from "./dead_letter.ts";
 import { DeadLetterError, messageOf } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { CollectionMessage, Message, WeftObject } from "./messages.ts";
-import type { BatchSink, ObjectOutcome } from "./plugin.ts";
+import type { Batch, BatchSink, ObjectOutcome } from "./plugin.ts";
 import { backoffDelay, isOverload, isTransient, sleep, TimeoutError } from "./retry.ts";
 
 /** Starting point of `runtime.batch: auto`. */
@@ -92,7 +92,7 @@ export function batchingSink(
       initialConcurrency: AUTO_START.concurrency,
       maxConcurrency: AUTO_MAX_CONCURRENCY,
       // Well under the time limit of a request, so growth stops long before timeouts.
-      targetLatencyMs: Math.min(2_000, retry.timeout / 4),
+      targetLatencyMs: retry.timeout > 0 ? Math.min(2_000, retry.timeout / 4) : 2_000,
     };
   const controller = new BatchController(controllerOptions);
   const definitions = new Map<string, CollectionMessage>();
@@ -107,6 +107,8 @@ export function batchingSink(
   let failure: unknown;
   let firstDead: DeadLetterEntry | undefined;
   let retriedObjects = 0;
+  /** Handlers of answered requests still running (they may dead-letter, acknowledge, requeue). */
+  const handlers = new Set<Promise<unknown>>();
   let objectFailures = 0;
   let retriedRequests = 0;
 
@@ -142,6 +144,8 @@ export function batchingSink(
       await new Promise<void>((resolve) => slotWaiters.push(resolve));
     }
     throwIfFailed();
+    // Taken here, before any other woken waiter checks the limit.
+    inFlight++;
   };
   const releaseSlot = () => {
     inFlight--;
@@ -175,23 +179,21 @@ export function batchingSink(
     }
   };
 
+  /** Sends `objects` of `p`; the caller holds a slot (see `waitForSlot`). */
   const send = (p: Partition, objects: WeftObject[]) => {
-    inFlight++;
     p.open++;
     const started = performance.now();
-    const timeout = AbortSignal.timeout(retry.timeout);
-    const requestSignal = AbortSignal.any([signal, timeout]);
     const batch = {
       partition: p.key,
       collection: p.collection,
       ...(p.tenant === undefined ? {} : { tenant: p.tenant }),
       objects,
     };
-    const call = sink.writeBatch(batch, requestSignal).then(
+    const call = request(batch).then(
       (outcomes) => ({ outcomes }),
-      (error) => ({ error: timeout.aborted ? new TimeoutError(retry.timeout) : error }),
+      (error: unknown) => ({ error }),
     );
-    call.then(async (result) => {
+    const handled = call.then(async (result) => {
       const latencyMs = performance.now() - started;
       releaseSlot();
       if ("error" in result) {
@@ -223,12 +225,14 @@ export function batchingSink(
         );
       }
       let written = 0;
+      let deferred = 0;
       const again: WeftObject[] = [];
       const dead: DeadLetterEntry[] = [];
       for (const [i, outcome] of outcomes.entries()) {
         const object = objects[i]!;
         if (outcome === undefined) written++;
-        else if (outcome !== "deferred") {
+        else if (outcome === "deferred") deferred++;
+        else {
           objectFailures++;
           const tried = tries(object) + 1;
           attempts.set(object, tried);
@@ -240,7 +244,7 @@ export function batchingSink(
         objects: objects.length,
         latencyMs,
         overloaded: false,
-        failed: objects.length - written,
+        failed: objects.length - written - deferred,
       });
       if (written) options.acknowledge(p.collection, p.tenant, written);
       if (dead.length) {
@@ -251,8 +255,33 @@ export function batchingSink(
         retriedObjects += again.length;
         await requeue(p, again);
       }
-    }).catch(fail).finally(() => settle(p));
+    }).catch(fail).finally(() => {
+      settle(p);
+      handlers.delete(handled);
+    });
+    handlers.add(handled);
   };
+
+  /**
+   * One `writeBatch` call, under the request time limit: a sink that ignores
+   * its signal still frees its slot when the limit passes.
+   */
+  const request = (batch: Batch): Promise<ObjectOutcome[]> =>
+    new Promise((resolve, reject) => {
+      const controller = new AbortController();
+      const requestSignal = AbortSignal.any([signal, controller.signal]);
+      const timer = retry.timeout > 0
+        ? setTimeout(() => controller.abort(new TimeoutError(retry.timeout)), retry.timeout)
+        : undefined;
+      const onAbort = () => reject(requestSignal.reason);
+      requestSignal.addEventListener("abort", onAbort, { once: true });
+      // A sink that throws at once fails the batch like one that rejects.
+      Promise.resolve().then(() => sink.writeBatch(batch, requestSignal)).then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          requestSignal.removeEventListener("abort", onAbort);
+        });
+    });
 
   const tries = (o: WeftObject) => attempts.get(o) ?? 0;
 
@@ -294,47 +323,84 @@ export function batchingSink(
     throwIfFailed();
   };
 
+  /** Waits for every answered request's handler, so nothing runs after the end. */
+  const settled = async () => {
+    while (handlers.size) await Promise.allSettled([...handlers]);
+  };
+
+  const deadLetterError = () =>
+    firstDead && new DeadLetterError(deadLetter.count, deadLetter.path, {
+      id: firstDead.object.id,
+      collection: firstDead.collection,
+      ...(firstDead.tenant === undefined ? {} : { tenant: firstDead.tenant }),
+      error: firstDead.error,
+    });
+
+  /** After a failure: requests stopped, the dead-letter file closed, the sink told. */
+  const stopAll = async (reason: unknown) => {
+    fail(reason);
+    await settled();
+    await deadLetter.close();
+    const dead = deadLetterError();
+    if (dead && dead !== reason) log.error(dead.message);
+    await sink.abort?.(reason);
+  };
+
+  const write = async (message: Message) => {
+    throwIfFailed();
+    if (message.type === "objects") {
+      const p = partitionOf(message);
+      for (const object of message.objects) {
+        const bytes = estimateBytes(object);
+        sizes.set(object, bytes);
+        p.pending.push(object);
+        p.pendingBytes += bytes;
+      }
+      await flush(p, false);
+      return;
+    }
+    if (message.type === "collection") definitions.set(message.collection, message);
+    if (message.type === "partition-end") {
+      const p = partitions.get(message.partition);
+      if (p) {
+        await drain(p);
+        partitions.delete(message.partition);
+      }
+    }
+    await sink.write?.(message);
+  };
+
+  let stopped = false;
   const stream = new WritableStream<Message>({
     async write(message) {
-      throwIfFailed();
-      if (message.type === "objects") {
-        const p = partitionOf(message);
-        for (const object of message.objects) {
-          const bytes = estimateBytes(object);
-          sizes.set(object, bytes);
-          p.pending.push(object);
-          p.pendingBytes += bytes;
-        }
-        await flush(p, false);
-        return;
+      try {
+        await write(message);
+      } catch (error) {
+        // The stream errors now: abort() will not be called, so stop here.
+        stopped = true;
+        await stopAll(error);
+        throw error;
       }
-      if (message.type === "collection") definitions.set(message.collection, message);
-      if (message.type === "partition-end") {
-        const p = partitions.get(message.partition);
-        if (p) {
-          await drain(p);
-          partitions.delete(message.partition);
-        }
-      }
-      await sink.write?.(message);
     },
     async close() {
-      let error: unknown;
       try {
         for (const p of partitions.values()) await drain(p);
         throwIfFailed();
+      } catch (error) {
+        stopped = true;
+        await stopAll(error);
+        throw error;
+      }
+      let error: unknown;
+      try {
         await sink.close?.();
       } catch (e) {
         error = e;
       }
+      await settled();
       await deadLetter.close();
-      if (deadLetter.count > 0 && firstDead) {
-        const dead = new DeadLetterError(deadLetter.count, deadLetter.path, {
-          id: firstDead.object.id,
-          collection: firstDead.collection,
-          ...(firstDead.tenant === undefined ? {} : { tenant: firstDead.tenant }),
-          error: firstDead.error,
-        });
+      const dead = deadLetterError();
+      if (dead) {
         if (error === undefined) throw dead;
         // Another error wins, but where the refused objects went is not lost.
         log.error(dead.message);
@@ -342,9 +408,9 @@ export function batchingSink(
       if (error !== undefined) throw error;
     },
     async abort(reason) {
-      fail(reason);
-      await deadLetter.close();
-      await sink.abort?.(reason);
+      if (stopped) return;
+      stopped = true;
+      await stopAll(reason);
     },
   }, { highWaterMark: 1 });
 

@@ -32,6 +32,7 @@ export class DeadLetterFile {
   #written = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
   #encoder = new TextEncoder();
+  #closed = false;
   /** Objects written so far. */
   count = 0;
 
@@ -42,6 +43,9 @@ export class DeadLetterFile {
 
   /** Appends `entries`; writes are serialised, so concurrent callers never interleave lines. */
   add(entries: DeadLetterEntry[]): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`Cannot add to dead-letter file ${this.path}: closed`));
+    }
     if (entries.length === 0) return this.#queue;
     this.count += entries.length;
     this.#queue = this.#queue.then(() => this.#append(entries));
@@ -81,6 +85,7 @@ export class DeadLetterFile {
 
   /** Flushes and closes the file (if one was made). */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#queue.catch(() => {});
     if (!this.#file) return;
     await this.#file.sync().catch(() => {});

@@ -342,3 +342,63 @@ Deno.test("batching never has more requests in flight than allowed", async () =>
   assert.equal(most, 3);
   for (const key of ["A", "B", "C"]) assert.equal(rec.written.get(key)?.length, 100);
 });
+
+Deno.test("batching keeps the in-flight limit while many retries wait for a slot", async () => {
+  const rec = recorder();
+  let inFlight = 0;
+  let most = 0;
+  const failedOnce = new Set<string>();
+  await runPipeline(
+    pipeline(
+      interleaved([["A"], ["B"], ["C"], ["D"]], 40, 10),
+      memorySink(rec, async (batch) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        // Every object fails once: retries of all partitions queue up together.
+        return batch.objects.map((o) => {
+          const key = `${batch.partition}:${o.id}`;
+          if (failedOnce.has(key)) return undefined;
+          failedOnce.add(key);
+          return { error: "busy" };
+        });
+      }),
+      { batch: { size: 5, concurrency: 2 } },
+    ),
+    { log },
+  );
+  assert.equal(most, 2);
+  for (const key of ["A", "B", "C", "D"]) assert.equal(rec.written.get(key)?.length, 40);
+});
+
+Deno.test("batching frees a request that ignores its signal when the time limit passes", async () => {
+  const rec = recorder();
+  let calls = 0;
+  const summary = await runPipeline(
+    pipeline(
+      interleaved([["A"]], 5, 5),
+      memorySink(
+        rec,
+        (batch) => ++calls === 1 ? new Promise<ObjectOutcome[]>(() => {}) : allWritten(batch),
+      ),
+      { retry: { attempts: 3, minDelay: 1, maxDelay: 5, timeout: 50 } },
+    ),
+    { log },
+  );
+  assert.equal(summary.objects, 5);
+  assert.equal(summary.batching?.retriedRequests, 1);
+});
+
+Deno.test("batching fails the run when writeBatch throws at once", async () => {
+  const rec = recorder();
+  const error = await runPipeline(
+    pipeline(
+      interleaved([["A"]], 5, 5),
+      memorySink(rec, () => {
+        throw new TypeError("bug in the sink");
+      }),
+    ),
+    { log },
+  ).then(() => assert.fail("expected a failure"), (e) => e as RunError);
+  assert.match(error.message, /bug in the sink/);
+});
