@@ -69,7 +69,7 @@ async function timed(
 ): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const path = `${scratch}/${name}-${i}`;
+    const path = `${scratch}/${name}-${series}-${i}`;
     const pipeline = await loadPipeline(pipelinePath(name), {
       registry,
       sets: [...sets.map((s) => s.replace("{i}", String(i))), "runtime.progressInterval=0"],
@@ -84,6 +84,7 @@ async function timed(
 }
 
 const rows: string[] = [];
+let series = 0;
 try {
   await load();
   const base = { WEAVIATE_URL: server.url, WEAVIATE_GRPC_URL: server.grpcUrl };
@@ -98,7 +99,7 @@ try {
     const env: Record<string, string> = base;
     const sets = [`runtime.concurrency=${concurrency}`, `flags.parallel-partitions=${flag}`];
     const backup = await timed("backup", [...sets, "source.with.collections=[Tenanted]"], env);
-    const backupPath = `${scratch}/backup-0`;
+    const backupPath = `${scratch}/backup-${series++}-0`;
     const restore = await timed(
       "restore",
       [...sets, `sink.with.collection=Restored${restoreRun++}{i}`],

@@ -14,7 +14,7 @@ import type { Batch, BatchSink, ObjectOutcome } from "./plugin.ts";
 import { backoffDelay, isOverload, isTransient, sleep, TimeoutError } from "./retry.ts";
 
 /** Starting point of `runtime.batch: auto`. */
-export const AUTO_START = { size: 100, concurrency: 2 } as const;
+export const AUTO_START = { size: 250, concurrency: 2 } as const;
 /** Most requests in flight `auto` goes to (Weaviate and the client share 2 cores in our measurements). */
 export const AUTO_MAX_CONCURRENCY = 16;
 
