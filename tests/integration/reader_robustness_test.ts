@@ -90,12 +90,12 @@ Deno.test({
     const out = await done;
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, stderr);
-    // Both phases of a restart were met: no connection, then 404 until the schema loads.
+    // The restart was met: no connection (then, if a retry lands while the schema loads, 404s,
+    // which tests/plugins/restart_test.ts covers without timing).
     assert.match(
       stderr,
       /retrying .* after: Cannot GET \S*\/v1\/objects\?\S*: connection refused/i,
     );
-    assert.match(stderr, /retrying .* after: Cannot GET \S*\/v1\/objects\?\S*: HTTP 404/);
 
     const { manifest, objects } = await readBackup(dir);
     const entry = manifest.collections.find((c) => c.name === name);
