@@ -268,7 +268,8 @@ Deno.test({
     const dir = await backupTo(source, [tenanted]);
     await using target = await startWeaviate();
     const killed = await signalAfter(
-      ["pipelines/restore.yaml", "--set", "source.with.batchSize=20"],
+      // Small batches, one at a time: the restore is still running when it is killed.
+      ["pipelines/restore.yaml", "--set", "runtime.batch={size: 5, concurrency: 1}"],
       serverEnv(target, dir),
       "created collection",
       "SIGKILL",
@@ -310,7 +311,8 @@ Deno.test({
 
     await using target = await startWeaviate();
     const restore = await signalAfter(
-      ["pipelines/restore.yaml", "--set", "source.with.batchSize=5"],
+      // Small batches, one at a time: the restore is still running when Ctrl-C comes.
+      ["pipelines/restore.yaml", "--set", "runtime.batch={size: 5, concurrency: 1}"],
       serverEnv(target, dir),
       "created collection",
       "SIGINT",
