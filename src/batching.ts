@@ -61,7 +61,6 @@ interface Partition {
   collection: string;
   tenant?: string;
   pending: WeftObject[];
-  pendingBytes: number;
   /** Batches in flight or waiting for a retry. */
   open: number;
   idle: (() => void)[];
@@ -130,7 +129,6 @@ export function batchingSink(
         collection: m.collection,
         ...(m.tenant === undefined ? {} : { tenant: m.tenant }),
         pending: [],
-        pendingBytes: 0,
         open: 0,
         idle: [],
       };
@@ -173,7 +171,6 @@ export function batchingSink(
       const full = count >= size || count < p.pending.length;
       if (!full && !all) return;
       const objects = p.pending.splice(0, count);
-      p.pendingBytes -= bytes;
       await waitForSlot();
       send(p, objects);
     }
@@ -351,10 +348,8 @@ export function batchingSink(
     if (message.type === "objects") {
       const p = partitionOf(message);
       for (const object of message.objects) {
-        const bytes = estimateBytes(object);
-        sizes.set(object, bytes);
+        sizes.set(object, estimateBytes(object));
         p.pending.push(object);
-        p.pendingBytes += bytes;
       }
       await flush(p, false);
       return;

@@ -13,6 +13,7 @@ import {
   type TenantInfo,
   type WeftObject,
 } from "../../src/messages.ts";
+import { readLines } from "./lines.ts";
 
 /** Whether the file at `path` starts like a dead-letter file. */
 export async function isDeadLetterFile(path: string): Promise<boolean> {
@@ -49,7 +50,7 @@ export async function* readDeadLetter(
   // A dead-letter file is small (objects refused after every retry); reading
   // its lines first lets every definition go out before the first object.
   let number = 0;
-  for await (const line of lines(path)) {
+  for await (const line of readLines(path)) {
     number++;
     if (!line.trim()) continue;
     let raw: Record<string, unknown>;
@@ -135,18 +136,4 @@ function batch(key: string, p: Pending, cursor?: string): Message {
     ...(cursor ? { cursor } : {}),
     objects,
   };
-}
-
-async function* lines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path);
-  let rest = "";
-  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    let at: number;
-    while ((at = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, at);
-      rest = rest.slice(at + 1);
-    }
-  }
-  if (rest) yield rest;
 }

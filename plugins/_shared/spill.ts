@@ -5,6 +5,7 @@
  * {@linkcode SpillMap} (key → value, read back once in key order).
  * @module
  */
+import { readLines } from "./lines.ts";
 
 /**
  * Memory thresholds past which {@linkcode SpillFile} and {@linkcode SpillMap}
@@ -99,17 +100,6 @@ export class SpillFile {
     if (this.#path) await Deno.remove(this.#path).catch(() => {});
     this.#path = undefined;
   }
-}
-
-async function* readLines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path, { read: true });
-  let rest = "";
-  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop()!;
-    yield* parts;
-  }
-  if (rest) yield rest;
 }
 
 /**

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { snapshot } from "../_files.ts";
+import { runSteps } from "./_run.ts";
 import { fileReader, fileReaderConfig, readManifest } from "../../plugins/file_reader.ts";
 import { fileWriter, fileWriterConfig } from "../../plugins/file_writer.ts";
 import {
@@ -20,28 +21,14 @@ import {
   partitionKey,
   type WeftObject,
 } from "../../src/messages.ts";
-import { type ResolvedStep, runtimeSchema } from "../../src/pipeline.ts";
 import { definePlugin, type PluginContext } from "../../src/plugin.ts";
-import { runPipeline } from "../../src/runner.ts";
 import { Counters } from "../../src/summary.ts";
 
 const silent = createLogger({ level: "silent" });
 const anyConfig = z.record(z.string(), z.unknown());
 const flags = new FlagSet(resolveFlags({ "parallel-partitions": true }, {}));
 
-function run(source: ResolvedStep, sink: ResolvedStep, concurrency = 1) {
-  return runPipeline({
-    name: "partitions-test",
-    source,
-    transforms: [],
-    sink,
-    runtime: runtimeSchema.parse({
-      retry: { attempts: 1, minDelay: 1, maxDelay: 1, timeout: 10_000 },
-      progressInterval: 0,
-      concurrency,
-    }),
-  }, { log: silent, flags });
-}
+const run = runSteps;
 
 /** Runs `messages`, from an in-memory source, into the real file-writer. */
 async function writeBackup(dir: string, messages: Message[], maxFileBytes = 64 * 1024 * 1024) {

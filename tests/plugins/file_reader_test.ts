@@ -1,32 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
+import { runSteps } from "./_run.ts";
 import { fileReader, fileReaderConfig, readManifest } from "../../plugins/file_reader.ts";
 import { fileWriter, fileWriterConfig } from "../../plugins/file_writer.ts";
 import { IntegrityError } from "../../src/errors.ts";
-import { FlagSet, resolveFlags } from "../../src/flags.ts";
-import { createLogger } from "../../src/logger.ts";
 import { type Message, partitionKey, type WeftObject } from "../../src/messages.ts";
-import { type ResolvedStep, runtimeSchema } from "../../src/pipeline.ts";
 import { definePlugin } from "../../src/plugin.ts";
-import { RunError, runPipeline } from "../../src/runner.ts";
+import { RunError } from "../../src/runner.ts";
 
-const silent = createLogger({ level: "silent" });
 const anyConfig = z.record(z.string(), z.unknown());
 
-function run(source: ResolvedStep, sink: ResolvedStep, concurrency = 1) {
-  return runPipeline({
-    name: "reader-test",
-    source,
-    transforms: [],
-    sink,
-    runtime: runtimeSchema.parse({
-      retry: { attempts: 1, minDelay: 1, maxDelay: 1, timeout: 10_000 },
-      progressInterval: 0,
-      concurrency,
-    }),
-  }, { log: silent, flags: new FlagSet(resolveFlags({ "parallel-partitions": true }, {})) });
-}
+const run = runSteps;
 
 /** Writes `messages` with the real file-writer into `dir`. */
 async function writeBackup(dir: string, messages: Message[], maxFileBytes = 64 * 1024 * 1024) {
