@@ -17,6 +17,13 @@ import { backoffDelay, isOverload, isTransient, sleep, TimeoutError } from "./re
 export const AUTO_START = { size: 250, concurrency: 2 } as const;
 /** Most requests in flight `auto` goes to (Weaviate and the client share 2 cores in our measurements). */
 export const AUTO_MAX_CONCURRENCY = 16;
+/**
+ * Estimated bytes of the objects in flight at once, whatever the batch size
+ * and concurrency: a request is held back while it would pass this, unless
+ * nothing is in flight. The sink's encoding and the transport each hold a
+ * copy, so this keeps a run's memory flat with large vectors.
+ */
+export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
 /** What {@linkcode batchingSink} needs from the run. */
 export interface BatchingOptions {
@@ -102,6 +109,7 @@ export function batchingSink(
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   let inFlight = 0;
+  let inFlightBytes = 0;
   let slotWaiters: (() => void)[] = [];
   let failure: unknown;
   let firstDead: DeadLetterEntry | undefined;
@@ -137,16 +145,24 @@ export function batchingSink(
     return p;
   };
 
-  const waitForSlot = async () => {
-    while (inFlight >= controller.concurrency && failure === undefined) {
+  const bytesOf = (objects: WeftObject[]) => objects.reduce((n, o) => n + (sizes.get(o) ?? 0), 0);
+  /** Waits until a request of `bytes` may start, then takes its slot. */
+  const waitForSlot = async (bytes: number) => {
+    while (
+      failure === undefined &&
+      (inFlight >= controller.concurrency ||
+        (inFlight > 0 && inFlightBytes + bytes > MAX_IN_FLIGHT_BYTES))
+    ) {
       await new Promise<void>((resolve) => slotWaiters.push(resolve));
     }
     throwIfFailed();
     // Taken here, before any other woken waiter checks the limit.
     inFlight++;
+    inFlightBytes += bytes;
   };
-  const releaseSlot = () => {
+  const releaseSlot = (bytes: number) => {
     inFlight--;
+    inFlightBytes -= bytes;
     const waiters = slotWaiters;
     slotWaiters = [];
     for (const wake of waiters) wake();
@@ -171,13 +187,13 @@ export function batchingSink(
       const full = count >= size || count < p.pending.length;
       if (!full && !all) return;
       const objects = p.pending.splice(0, count);
-      await waitForSlot();
-      send(p, objects);
+      await waitForSlot(bytes);
+      send(p, objects, bytes);
     }
   };
 
-  /** Sends `objects` of `p`; the caller holds a slot (see `waitForSlot`). */
-  const send = (p: Partition, objects: WeftObject[]) => {
+  /** Sends `objects` (`bytes` estimated) of `p`; the caller holds a slot (see `waitForSlot`). */
+  const send = (p: Partition, objects: WeftObject[], bytes: number) => {
     p.open++;
     const started = performance.now();
     const batch = {
@@ -192,7 +208,7 @@ export function batchingSink(
     );
     const handled = call.then(async (result) => {
       const latencyMs = performance.now() - started;
-      releaseSlot();
+      releaseSlot(bytes);
       if ("error" in result) {
         const error = result.error;
         controller.record({
@@ -304,8 +320,10 @@ export function batchingSink(
       await sleep(Math.round(base / 2 + Math.random() * base / 2), signal);
       // Retried objects go in their own batches: a bad object is not sent with good ones again.
       for (let i = 0; i < objects.length; i += Math.max(1, controller.size)) {
-        await waitForSlot();
-        send(p, objects.slice(i, i + Math.max(1, controller.size)));
+        const part = objects.slice(i, i + Math.max(1, controller.size));
+        const bytes = bytesOf(part);
+        await waitForSlot(bytes);
+        send(p, part, bytes);
       }
     } finally {
       settle(p);

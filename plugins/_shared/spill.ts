@@ -17,7 +17,7 @@ export const spillLimits = {
   /** Bytes (UTF-16 code units) of lines a {@linkcode SpillFile} holds in memory. */
   bytes: 32 * 1024 * 1024,
   /** Entries a {@linkcode SpillMap} holds in memory before writing a sorted run. */
-  entries: 100_000,
+  entries: 25_000,
 };
 
 const encoder = new TextEncoder();

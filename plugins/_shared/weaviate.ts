@@ -2,7 +2,7 @@
  * Connection options and a connected client shared by the Weaviate plugins.
  * @module
  */
-import weaviate, { type WeaviateClient } from "weaviate-client";
+import type { WeaviateClient } from "weaviate-client";
 import { z } from "zod";
 import { isTransientStatus, messageOf, ServerError, TimeoutError } from "../../src/errors.ts";
 import type { PluginContext } from "../../src/plugin.ts";
@@ -143,8 +143,10 @@ export async function connectWeaviate(
     request<{ version: string }>("GET", "/v1/meta", undefined, signal, true)
   );
   let client: Promise<WeaviateClient> | undefined;
-  const connect = () =>
-    weaviate.connectToCustom({
+  // Imported on first use: most runs never need the client, and loading it costs ~30 MB.
+  const connect = async () => {
+    const { default: weaviate } = await import("weaviate-client");
+    return await weaviate.connectToCustom({
       httpHost: rest.hostname,
       httpPort: Number(rest.port || (httpSecure ? 443 : 80)),
       httpSecure,
@@ -157,6 +159,7 @@ export async function connectWeaviate(
     }).catch((error) => {
       throw clientError(shownBase, grpc, error);
     });
+  };
   // A failed connect is forgotten: the next call tries again rather than rethrowing it.
   const lazyClient = () =>
     client ??= ctx.retry(connect).then((c) => {

@@ -7,6 +7,7 @@ import { type Message, partitionKey, type WeftObject } from "../../src/messages.
 import type { ResolvedPipeline, RuntimeConfig } from "../../src/pipeline.ts";
 import { type Batch, type BatchSink, definePlugin, type ObjectOutcome } from "../../src/plugin.ts";
 import { RunError, runPipeline } from "../../src/runner.ts";
+import { estimateBytes, MAX_IN_FLIGHT_BYTES } from "../../src/batching.ts";
 import { createLogger } from "../../src/logger.ts";
 
 const anyConfig = z.object({}).passthrough();
@@ -341,6 +342,41 @@ Deno.test("batching never has more requests in flight than allowed", async () =>
   );
   assert.equal(most, 3);
   for (const key of ["A", "B", "C"]) assert.equal(rec.written.get(key)?.length, 100);
+});
+
+Deno.test("batching holds requests back past MAX_IN_FLIGHT_BYTES, whatever the concurrency", async () => {
+  const rec = recorder();
+  // 3,072-dim vectors: 12 KiB each, so 100 objects a batch is about 1.2 MiB.
+  const messages = interleaved([["A"]], 6_000, 500).map((m) =>
+    m.type === "objects"
+      ? { ...m, objects: m.objects.map((o) => ({ ...o, vector: new Float32Array(3_072) })) }
+      : m
+  );
+  let inFlight = 0;
+  let bytes = 0;
+  let mostBytes = 0;
+  let most = 0;
+  await runPipeline(
+    pipeline(
+      messages,
+      memorySink(rec, async (batch) => {
+        const size = batch.objects.reduce((n, o) => n + estimateBytes(o), 0);
+        most = Math.max(most, ++inFlight);
+        bytes += size;
+        mostBytes = Math.max(mostBytes, bytes);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        bytes -= size;
+        return allWritten(batch);
+      }, { maxBytes: 16 << 20 }),
+      { batch: { size: 100, concurrency: 64 } },
+    ),
+    { log },
+  );
+  assert.equal(rec.written.get("A")?.length, 6_000);
+  assert.ok(mostBytes <= MAX_IN_FLIGHT_BYTES, `${mostBytes} bytes in flight`);
+  // The byte budget, not the concurrency of 64, was the limit.
+  assert.ok(most >= 20 && most < 64, `${most} requests in flight`);
 });
 
 Deno.test("batching keeps the in-flight limit while many retries wait for a slot", async () => {
