@@ -37,7 +37,7 @@ Deno.bench({
   fn: () => void (sink += encoder.encode(encodeObject(object)).length),
 });
 Deno.bench({
-  name: "stringifyJson(stored shape): replacer for -0",
+  name: "stringifyJson(stored shape): scan for -0 first",
   group: "line encode",
   fn: () => void (sink += stringifyJson(stored).length),
 });

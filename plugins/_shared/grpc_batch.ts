@@ -141,25 +141,41 @@ export class GrpcBatcher {
     return this.#maxBytes;
   }
 
-  /** Encodes `items` into as many requests as the size limit needs. */
+  /**
+   * Encodes `items` into as many requests as the size limit needs. Each
+   * object is encoded straight into its request (no buffer of its own).
+   */
   encode(items: BatchItem[]): { body: Uint8Array; ids: string[] }[] {
     const requests: { body: Uint8Array; ids: string[] }[] = [];
     let writer = protobuf.Writer.create();
+    /** The start of the next request when an object did not fit into the last one. */
+    let head: Uint8Array | undefined;
     let ids: string[] = [];
-    let size = 0;
+    const finish = () => {
+      const tail = writer.finish();
+      if (!head) return tail;
+      const body = new Uint8Array(head.length + tail.length);
+      body.set(head);
+      body.set(tail, head.length);
+      return body;
+    };
     for (const item of items) {
-      const bytes = BatchObject.encode(toBatchObject(item)).finish();
-      if (ids.length > 0 && size + bytes.length + 10 > this.#maxBytes) {
-        requests.push({ body: writer.finish(), ids });
+      const before = writer.len;
+      // Field 1 (objects), length-delimited.
+      BatchObject.encode(toBatchObject(item), writer.uint32(10).fork()).ldelim();
+      if (ids.length > 0 && (head?.length ?? 0) + writer.len > this.#maxBytes) {
+        // Too big with this object: the ones before it go, the next request starts with it.
+        const last = writer.len - before;
+        const body = finish();
+        const cut = body.length - last;
+        requests.push({ body: body.subarray(0, cut), ids });
+        head = body.slice(cut);
         writer = protobuf.Writer.create();
         ids = [];
-        size = 0;
       }
-      writer.uint32(10).bytes(bytes); // field 1 (objects), length-delimited
       ids.push(item.object.id);
-      size += bytes.length + 10;
     }
-    if (ids.length) requests.push({ body: writer.finish(), ids });
+    if (ids.length) requests.push({ body: finish(), ids });
     return requests;
   }
 

@@ -47,6 +47,9 @@ Deno.test("GrpcBatcher splits requests below the server's message limit, keeping
     for (const r of requests) {
       assert.ok(r.body.byteLength <= 12_000 * 0.9, `${r.body.byteLength} bytes`);
       assert.equal(objectsOf(r.body).length, r.ids.length);
+      // Each object is whole, in order: its uuid (field 1) is the id listed for it.
+      const uuids = objectsOf(r.body).map((o) => new TextDecoder().decode(bytesFields(o, 1)[0]));
+      assert.deepEqual(uuids, r.ids);
     }
     assert.deepEqual(requests.flatMap((r) => r.ids), items.map((i) => i.object.id));
   } finally {
