@@ -81,7 +81,13 @@ export class CollectionCounter {
   }
 }
 
-const number = new Intl.NumberFormat("en-US");
+/** Thousands separated; the formatter is made on first use (making it costs 10–100 ms at start). */
+const number = {
+  formatter: undefined as Intl.NumberFormat | undefined,
+  format(n: number): string {
+    return (this.formatter ??= new Intl.NumberFormat("en-US")).format(n);
+  },
+};
 
 /** Human-readable byte count. */
 export function formatBytes(bytes: number): string {
