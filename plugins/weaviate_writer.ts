@@ -195,6 +195,7 @@ class Writer implements DeferredWriter {
     );
     await this.deferred.hold(batch.collection, batch.tenant, deferred);
     const outcomes: ObjectOutcome[] = [];
+    const written: WeftObject[] = [];
     for (const object of batch.objects) {
       const id = object.id.toLowerCase();
       const error = failures.get(id);
@@ -207,7 +208,7 @@ class Writer implements DeferredWriter {
         outcomes.push(undefined);
       } else if (error === undefined) {
         counts.written++;
-        await this.checks.written(target.name, tenant, object);
+        written.push(object);
         outcomes.push(undefined);
       } else if (waiting) {
         counts.deferred++;
@@ -217,6 +218,7 @@ class Writer implements DeferredWriter {
         outcomes.push({ error, retryable: false });
       } else outcomes.push({ error });
     }
+    await this.checks.written(target.name, tenant, written);
     this.ctx.metrics.add("objectsWritten", fresh.length - failures.size);
     return outcomes;
   }
@@ -257,7 +259,7 @@ class Writer implements DeferredWriter {
     const counts = this.ledger.counts(target.name, tenant);
     counts.deferred -= objects.length;
     counts.written += objects.length;
-    for (const object of objects) await this.checks.written(target.name, tenant, object);
+    await this.checks.written(target.name, tenant, objects);
     this.ctx.metrics.add("objectsWritten", objects.length);
     if (objects.length) this.ctx.acknowledge(target.source, sourceTenant, objects.length);
   }

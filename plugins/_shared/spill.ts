@@ -139,10 +139,17 @@ export class SpillMap {
     return this.#runs.length > 0;
   }
 
-  /** Sets `key` to `value`; a later set of the same key wins. */
-  async set(key: string, value: string): Promise<void> {
+  /**
+   * Sets `key` to `value`; a later set of the same key wins. Returns a
+   * promise only when the entries in memory go to a file (wait for it).
+   */
+  set(key: string, value: string): Promise<void> | undefined {
     this.#memory.set(key, value);
-    if (this.#memory.size < this.#limit) return;
+    if (this.#memory.size < this.#limit) return undefined;
+    return this.#spill();
+  }
+
+  async #spill(): Promise<void> {
     const run = new SpillFile({ lines: 0 });
     await run.append(sorted(this.#memory).map(([k, v]) => `${k}\t${v}`));
     this.#runs.push(run);

@@ -34,11 +34,15 @@ export class CopyChecks {
     }
   }
 
-  /** Records what `object` was written as (with `check: content`). */
-  async written(target: string, tenant: string | undefined, object: WeftObject): Promise<void> {
+  /** Records what `objects` were written as (with `check: content`). */
+  async written(target: string, tenant: string | undefined, objects: WeftObject[]): Promise<void> {
     if (!this.#hashes) return;
-    const key = [target, tenant ?? "", object.id.toLowerCase()].join(SEP);
-    await this.#hashes.set(key, this.#hash(object, this.renames));
+    for (const object of objects) {
+      const key = [target, tenant ?? "", object.id.toLowerCase()].join(SEP);
+      // Waits only when the map writes a run to its file.
+      const spilling = this.#hashes.set(key, this.#hash(object, this.renames));
+      if (spilling) await spilling;
+    }
   }
 
   /** Compares counts, then content, of every target; throws on the first difference. */
