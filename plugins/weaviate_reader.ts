@@ -12,10 +12,12 @@
  * for a verify to compare with a copy), and `partition-end`. A collection's
  * message comes before any of its partitions.
  *
- * Objects are listed over REST (`GET /v1/objects?after=…`), not through the
- * client's gRPC `fetchObjects`: in weaviate-client 3.14 that path drops blob
- * properties, cuts dates to milliseconds and fails on multi-target
- * references, while the REST listing returns every value as stored.
+ * Objects are listed with Weaviate's gRPC `Search` (`after` cursor), decoded
+ * here so that vectors stay float32 bytes (flag `grpc-reader`; see
+ * `weaviate_reader/grpc_listing.ts` for what is read over REST instead), or
+ * over REST (`GET /v1/objects?after=…`). Not through the client's
+ * `fetchObjects`: in weaviate-client 3.14 that path drops blob properties,
+ * cuts dates to milliseconds and fails on multi-target references.
  * @module
  */
 import { type Definition, referencesFirst } from "./_shared/definition.ts";
@@ -35,6 +37,7 @@ import {
   listObjects,
   readDefinition,
 } from "./_shared/weaviate_objects.ts";
+import { GrpcListing } from "./weaviate_reader/grpc_listing.ts";
 
 /** Options of {@linkcode weaviateReader}. */
 export const weaviateReaderConfig = z.strictObject({
@@ -85,7 +88,36 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
     url: conn.url,
     definitions,
   };
-  yield* mergePartitions(collections(conn, definitions, aliases, config, ctx), ctx.concurrency);
+  const listing: Listing = config.objects && ctx.flags.enabled("grpc-reader")
+    ? new GrpcListing(conn, config, ctx)
+    : restListing(conn, ctx);
+  yield* mergePartitions(
+    collections(conn, listing, definitions, aliases, config, ctx),
+    ctx.concurrency,
+  );
+}
+
+/** Lists one partition's objects, page by page. */
+interface Listing {
+  list(
+    definition: ClassDefinition,
+    tenant: string | undefined,
+    config: WeaviateReaderConfig,
+  ): AsyncGenerator<Message>;
+}
+
+/** The REST listing, for runs with the flag `grpc-reader` off. */
+function restListing(conn: WeaviateConnection, ctx: PluginContext): Listing {
+  const logged = new Set<string>();
+  return {
+    list(definition, tenant, config) {
+      if (!logged.has(definition.class)) {
+        logged.add(definition.class);
+        ctx.log.info("listing objects over REST", { collection: definition.class });
+      }
+      return listObjects(conn, definition, tenant, config, ctx);
+    },
+  };
 }
 
 /**
@@ -94,6 +126,7 @@ async function* read(config: WeaviateReaderConfig, ctx: PluginContext): AsyncGen
  */
 async function* collections(
   conn: WeaviateConnection,
+  listing: Listing,
   definitions: ClassDefinition[],
   aliases: Map<string, string[]>,
   config: WeaviateReaderConfig,
@@ -114,7 +147,7 @@ async function* collections(
     };
     if (!config.objects) continue;
     for (const tenant of tenants ?? [undefined]) {
-      yield () => readPartition(conn, definition, tenant, config, ctx);
+      yield () => readPartition(conn, listing, definition, tenant, config, ctx);
     }
   }
 }
@@ -127,6 +160,7 @@ async function* collections(
  */
 async function* readPartition(
   conn: WeaviateConnection,
+  listing: Listing,
   definition: ClassDefinition,
   tenantInfo: TenantInfo | undefined,
   config: WeaviateReaderConfig,
@@ -147,7 +181,7 @@ async function* readPartition(
     yield { type: "partition-start", ...frame, ...await totalOf(conn, collection, tenant, ctx) };
     let objects = 0;
     let cursor: string | undefined;
-    for await (const message of listObjects(conn, definition, tenant, config, ctx)) {
+    for await (const message of listing.list(definition, tenant, config)) {
       if (message.type === "objects") {
         objects += message.objects.length;
         cursor = message.cursor;

@@ -29,6 +29,13 @@ export const FLAGS = [
     stage: "beta",
   },
   {
+    name: "grpc-reader",
+    description:
+      "weaviate-reader lists objects over gRPC (vectors as raw float32 bytes), falling back to REST where gRPC cannot read a collection exactly; off lists over REST",
+    default: true,
+    stage: "beta",
+  },
+  {
     name: "parallel-partitions",
     description:
       "Sources read up to runtime.concurrency partitions (collections or tenants) at once; off reads one at a time",

@@ -51,26 +51,28 @@ export function cacheDefinitions(
   for (const d of definitions) ctx.cache.set(d.class, definitionKey(conn), structuredClone(d));
 }
 
-/** Yields one `objects` message per page of `definition`'s objects. */
+/** Where a listing continues: after object `after`, its next page numbered `seq`. */
+export interface ListingStart {
+  after: string | undefined;
+  seq: number;
+}
+
+/**
+ * Yields one `objects` message per page of `definition`'s objects, from the
+ * first or from `start` (where another listing stopped).
+ */
 export async function* listObjects(
   conn: WeaviateConnection,
   definition: ClassDefinition,
   tenant: string | undefined,
   config: { pageSize: number; includeVectors: boolean },
   ctx: PluginContext,
+  start: ListingStart = { after: undefined, seq: 0 },
 ): AsyncGenerator<Message> {
-  const refProps = new Set(
-    (definition.properties ?? []).filter((p) => isReference(p.dataType)).map((p) => p.name),
-  );
-  const listing: Listing = { conn, collection: definition.class, tenant, ctx };
-  let after: string | undefined;
-  for (let seq = 0;; seq++) {
-    const page = await listPage(listing, after, config.pageSize, config.includeVectors);
-    if (!Array.isArray(page)) {
-      throw await unreadablePage(listing, after, config.pageSize, config.includeVectors, page);
-    }
-    if (page.length === 0) return;
-    const objects = page.map((o) => toWeftObject(o, refProps));
+  let after = start.after;
+  for (let seq = start.seq;; seq++) {
+    const objects = await readPage(conn, definition, tenant, after, config, ctx);
+    if (objects.length === 0) return;
     yield {
       type: "objects",
       partition: partitionKey(definition.class, tenant),
@@ -80,9 +82,32 @@ export async function* listObjects(
       cursor: objects[objects.length - 1]!.id,
       objects,
     };
-    if (page.length < config.pageSize) return;
+    if (objects.length < config.pageSize) return;
     after = objects[objects.length - 1]!.id;
   }
+}
+
+/**
+ * One page of `definition`'s objects over REST: up to `config.pageSize`
+ * after `after` (or from the first).
+ */
+export async function readPage(
+  conn: WeaviateConnection,
+  definition: ClassDefinition,
+  tenant: string | undefined,
+  after: string | undefined,
+  config: { pageSize: number; includeVectors: boolean },
+  ctx: PluginContext,
+): Promise<WeftObject[]> {
+  const refProps = new Set(
+    (definition.properties ?? []).filter((p) => isReference(p.dataType)).map((p) => p.name),
+  );
+  const listing: Listing = { conn, collection: definition.class, tenant, ctx };
+  const page = await listPage(listing, after, config.pageSize, config.includeVectors);
+  if (!Array.isArray(page)) {
+    throw await unreadablePage(listing, after, config.pageSize, config.includeVectors, page);
+  }
+  return page.map((o) => toWeftObject(o, refProps));
 }
 
 /** What every page request of one listing shares. */

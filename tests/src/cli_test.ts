@@ -339,6 +339,7 @@ Deno.test("main(['flags']) lists every flag with its value, source and stage", a
   assert.deepEqual(flagRows(io.stdout), [
     ["FLAG", "VALUE", "SOURCE", "STAGE"],
     ["adaptive-batching", "on", "default", "beta"],
+    ["grpc-reader", "on", "default", "beta"],
     ["parallel-partitions", "on", "default", "beta"],
   ]);
   // Aligned: every description starts in the same column.
@@ -364,6 +365,7 @@ flags:
     assert.equal(await main(["flags", file], io), 0, io.stderr.join("\n"));
     assert.deepEqual(flagRows(io.stdout).slice(1), [
       ["adaptive-batching", "on", "default", "beta"],
+      ["grpc-reader", "on", "default", "beta"],
       ["parallel-partitions", "off", "pipeline", "beta"],
     ]);
 
@@ -372,6 +374,7 @@ flags:
       assert.equal(await main(["flags", file, "--set", "flags.adaptive-batching=off"], env), 0);
       assert.deepEqual(flagRows(env.stdout).slice(1), [
         ["adaptive-batching", "off", "pipeline", "beta"],
+        ["grpc-reader", "on", "default", "beta"],
         ["parallel-partitions", "on", "env", "beta"],
       ]);
     });
@@ -389,7 +392,11 @@ Deno.test("main(['flags', '--json']) prints the resolved flags as JSON", async (
         f.value,
         f.source,
       ]),
-      [["adaptive-batching", false, "env"], ["parallel-partitions", true, "default"]],
+      [
+        ["adaptive-batching", false, "env"],
+        ["grpc-reader", true, "default"],
+        ["parallel-partitions", true, "default"],
+      ],
     );
   });
 });

@@ -39,6 +39,7 @@ Deno.test("resolveFlags() takes the environment over the pipeline over the defau
   );
   assert.deepEqual(summary(flags), [
     ["adaptive-batching", false, "pipeline"],
+    ["grpc-reader", true, "default"],
     ["parallel-partitions", true, "env"],
   ]);
   assert.deepEqual(summary(resolveFlags({}, { WEFT_FLAG_ADAPTIVE_BATCHING: "OFF" }))[0], [
