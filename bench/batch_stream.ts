@@ -29,7 +29,9 @@ const WINDOW = Number(Deno.env.get("STREAM_WINDOW") ?? 2_000);
 const replies = protobuf.Root.fromJSON({
   nested: {
     Reply: {
-      oneofs: { message: { oneof: ["results", "shuttingDown", "started", "backoff", "outOfMemory"] } },
+      oneofs: {
+        message: { oneof: ["results", "shuttingDown", "started", "backoff", "outOfMemory"] },
+      },
       fields: {
         results: { type: "Results", id: 1 },
         shuttingDown: { type: "Empty", id: 2 },
