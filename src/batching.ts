@@ -23,7 +23,7 @@ export const AUTO_MAX_CONCURRENCY = 16;
  * nothing is in flight. The sink's encoding and the transport each hold a
  * copy, so this keeps a run's memory flat with large vectors.
  */
-export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+export const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 /** What {@linkcode batchingSink} needs from the run. */
 export interface BatchingOptions {

@@ -85,7 +85,7 @@ const BatchObjectsReply = root.lookupType("weaviate.v1.BatchObjectsReply");
 const VECTOR_SINGLE = 1;
 const VECTOR_MULTI = 2;
 /** Requests are split below this size, or below the server's own limit when that is smaller. */
-const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** A stream reset in transport (HTTP/2 RST_STREAM), reported as INTERNAL: worth another attempt. */
 const TRANSPORT_RESET = /RST_STREAM|stream (was )?(reset|closed)/i;
 
@@ -136,7 +136,7 @@ export class GrpcBatcher {
     if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
   }
 
-  /** Most bytes one request takes: 16 MiB, or 90 % of the server's limit when that is smaller. */
+  /** Most bytes one request takes: 4 MiB, or 90 % of the server's limit when that is smaller. */
   get maxBytes(): number {
     return this.#maxBytes;
   }

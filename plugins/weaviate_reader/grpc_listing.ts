@@ -17,6 +17,7 @@
  *   read over REST.
  * @module
  */
+import { estimateBytes } from "../../src/batching.ts";
 import { messageOf, ServerError } from "../../src/errors.ts";
 import { type Message, partitionKey, type WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
@@ -64,6 +65,15 @@ const EXACT_TYPES = new Set([
   "object",
   "object[]",
 ]);
+/** Estimated bytes a page is held to (fewer objects a page when they are larger). */
+export const PAGE_BYTES = 2 * 1024 * 1024;
+
+/** Objects in the next page: `pageSize`, or fewer where objects like `page`'s would pass {@linkcode PAGE_BYTES}. */
+function pageLimit(page: WeftObject[], pageSize: number): number {
+  const average = page.reduce((n, o) => n + estimateBytes(o), 0) / page.length;
+  return Math.max(1, Math.min(pageSize, Math.floor(PAGE_BYTES / average)));
+}
+
 /** Counter of objects read over gRPC, in the run summary. */
 export const GRPC_COUNTER = "objectsReadOverGrpc";
 
@@ -157,18 +167,25 @@ export class GrpcListing {
     const start: ListingStart = { after: undefined, seq: 0 };
     // Lowered for the rest of the partition when a page is larger than the server sends.
     let limit = config.pageSize;
+    /** Most objects a page may ask for: the page size, lowered when the server found a reply too large. */
+    let most = config.pageSize;
+    /** The next page, asked for while the last one is written: server and client work overlap. */
+    let next: Promise<SearchPage | "unavailable"> | undefined;
     for (;;) {
       let page: SearchPage | "unavailable";
       for (;;) {
         try {
-          page = await this.#search(encodeSearchRequest(plan, { ...start, limit, tenant }));
+          const ahead = next;
+          next = undefined;
+          page =
+            await (ahead ?? this.#search(encodeSearchRequest(plan, { ...start, limit, tenant })));
           break;
         } catch (error) {
           if (ctx.signal.aborted) throw error;
           // A page larger than the server sends in one message: ask for fewer objects.
           const status = grpcStatusOf(error);
           if (status === GrpcStatus.RESOURCE_EXHAUSTED && limit > 1) {
-            limit = Math.ceil(limit / 2);
+            limit = most = Math.ceil(limit / 2);
             continue;
           }
           if (error instanceof ServerError && !error.retryable) {
@@ -202,6 +219,16 @@ export class GrpcListing {
       }
       if (objects.length === 0) return;
       const cursor = objects[objects.length - 1]!.id;
+      const full = objects.length >= limit;
+      if (full) {
+        // Pages of large vectors get fewer objects: memory stays flat whatever the vectors.
+        limit = pageLimit(objects, most);
+        next = this.#search(
+          encodeSearchRequest(plan, { after: cursor, limit, tenant }),
+        );
+        // Its failure is handled where it is awaited, like that of any page.
+        next.catch(() => {});
+      }
       yield {
         type: "objects",
         partition: partitionKey(collection, tenant),
@@ -211,7 +238,7 @@ export class GrpcListing {
         cursor,
         objects,
       };
-      if (objects.length < limit) return;
+      if (!full) return;
       start.after = cursor;
       start.seq++;
     }

@@ -93,12 +93,12 @@ Deno.test("GrpcBatcher sends a multi-vector as uint16 row length + float32 rows 
   }
 });
 
-Deno.test("GrpcBatcher takes 16 MiB per request, or 90 % of a smaller server limit", () => {
+Deno.test("GrpcBatcher takes 4 MiB per request, or 90 % of a smaller server limit", () => {
   for (
     const [server, expected] of [
-      [undefined, 16 * 1024 * 1024],
-      [104_858_000, 16 * 1024 * 1024], // Weaviate's default GRPC_MAX_MESSAGE_SIZE
-      [4 * 1024 * 1024, Math.floor(4 * 1024 * 1024 * 0.9)],
+      [undefined, 4 * 1024 * 1024],
+      [104_858_000, 4 * 1024 * 1024], // Weaviate's default GRPC_MAX_MESSAGE_SIZE
+      [2 * 1024 * 1024, Math.floor(2 * 1024 * 1024 * 0.9)],
     ] as const
   ) {
     const batcher = new GrpcBatcher(new URL("http://127.0.0.1:1"), { headers: {} }, server);
