@@ -9,6 +9,7 @@
  * Weaviate's `grpc/proto/v1/batch.proto` and `base.proto`.
  * @module
  */
+import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { ServerError } from "../../src/errors.ts";
@@ -185,7 +186,9 @@ export class GrpcBatcher {
       if (signal.aborted) return reject(signal.reason);
       const call = this.#client.makeUnaryRequest<Uint8Array, protobuf.Message>(
         "/weaviate.v1.Weaviate/BatchObjects",
-        (body) => body as Buffer,
+        // grpc-js copies the message with Buffer methods: a plain Uint8Array (a joined request) has none.
+        (body) =>
+          Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
         (reply) => BatchObjectsReply.decode(reply),
         request.body,
         this.#metadata,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { weaviateWriter, weaviateWriterConfig } from "../../plugins/weaviate_writer.ts";
 import { Schema } from "../../plugins/weaviate_writer/schema.ts";
+import { GrpcBatcher } from "../../plugins/_shared/grpc_batch.ts";
 import { spillLimits } from "../../plugins/_shared/spill.ts";
 import { connectWeaviate, type WeaviateConnection } from "../../plugins/_shared/weaviate.ts";
 import { RunCache } from "../../src/cache.ts";
@@ -349,5 +350,40 @@ Deno.test({
     const confirmed = await write(messages, { mode: "replace" }, { confirm: true });
     assert.equal(confirmed.error, undefined, confirmed.log);
     assert.deepEqual([...(await listAll(server, name)).keys()].sort(), objects.map((o) => o.id));
+  },
+});
+
+Deno.test({
+  name: "GrpcBatcher's requests split by size reach the server whole (a joined request included)",
+  ...integration,
+  async fn() {
+    const name = uniqueName("Split");
+    await rest(server, "POST", "/v1/schema", {
+      class: name,
+      properties: [{ name: "n", dataType: ["int"] }],
+      vectorConfig: { default: { vectorizer: { none: {} }, vectorIndexType: "flat" } },
+    });
+    // 3,072 dims: 12 KiB a vector, so a 1 MiB server limit splits 200 objects into many requests.
+    const batcher = new GrpcBatcher(new URL(server.grpcUrl), { headers: {} }, 1024 * 1024);
+    try {
+      const items = Array.from({ length: 200 }, (_, i) => ({
+        collection: name,
+        object: {
+          id: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+          properties: { n: i },
+          vectors: { default: new Float32Array(3_072).fill(i / 200) },
+        },
+        withVectors: true,
+      }));
+      const requests = batcher.encode(items);
+      assert.ok(requests.length > 2, `${requests.length} requests`);
+      for (const request of requests) {
+        assert.deepEqual(await batcher.send(request, new AbortController().signal), []);
+      }
+      const stored = await listAll(server, name);
+      assert.equal(stored.size, 200);
+    } finally {
+      batcher.close();
+    }
   },
 });
