@@ -23,21 +23,36 @@ export class JsonLiteral {
 export function stringifyJson(value: unknown): string {
   // The fast path: almost no data holds a negative zero. A scan in plain
   // JavaScript costs a third of a replacer function called for every value.
-  return needsCare(value, 0) ? write(value) : JSON.stringify(value);
+  const care = needsCare(value, 0);
+  if (care === "deep") {
+    // Nested deeper than the scan goes (or circular: JSON.stringify throws its TypeError).
+    let special = false;
+    const text = JSON.stringify(value, (_key, v) => {
+      if ((v === 0 && Object.is(v, -0)) || v instanceof JsonLiteral) special = true;
+      return v;
+    });
+    return special ? write(value) : text;
+  }
+  return care ? write(value) : JSON.stringify(value);
 }
 
-/** Whether `value` holds a negative zero or a {@linkcode JsonLiteral} (or is nested too deep to tell). */
-function needsCare(value: unknown, depth: number): boolean {
+/** Whether `value` holds a negative zero or a {@linkcode JsonLiteral}; "deep" past 64 levels. */
+function needsCare(value: unknown, depth: number): boolean | "deep" {
   if (typeof value === "number") return value === 0 && Object.is(value, -0);
   if (value === null || typeof value !== "object") return false;
-  if (depth > 64 || value instanceof JsonLiteral) return true;
+  if (depth > 64) return "deep";
+  if (value instanceof JsonLiteral) return true;
   if (typeof (value as { toJSON?: unknown }).toJSON === "function") return true;
   if (Array.isArray(value)) {
-    for (const v of value) if (needsCare(v, depth + 1)) return true;
+    for (const v of value) {
+      const care = needsCare(v, depth + 1);
+      if (care) return care;
+    }
     return false;
   }
   for (const key in value) {
-    if (needsCare((value as Record<string, unknown>)[key], depth + 1)) return true;
+    const care = needsCare((value as Record<string, unknown>)[key], depth + 1);
+    if (care) return care;
   }
   return false;
 }

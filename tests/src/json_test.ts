@@ -26,3 +26,15 @@ Deno.test("stringifyJson writes a JsonLiteral as its text, also deep inside", ()
     '{"n":[9007199254740993]}',
   );
 });
+
+Deno.test("stringifyJson throws JSON.stringify's TypeError for a circular value, and keeps -0 past 64 levels", () => {
+  const circular: Record<string, unknown> = { a: 1 };
+  circular.self = circular;
+  assert.throws(
+    () => stringifyJson(circular),
+    (e) => e instanceof TypeError && /circular/i.test(e.message),
+  );
+  let deep: unknown = [-0];
+  for (let i = 0; i < 100; i++) deep = { d: deep };
+  assert.match(stringifyJson(deep), /\[-0\]/);
+});
