@@ -9,7 +9,6 @@
  * Weaviate's `grpc/proto/v1/batch.proto` and `base.proto`.
  * @module
  */
-import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { ServerError } from "../../src/errors.ts";
@@ -17,6 +16,7 @@ import { isTransient } from "../../src/retry.ts";
 import type { WeftObject } from "../../src/messages.ts";
 import type { GrpcReferences } from "./write_plan.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
+import { GrpcChannel } from "./grpc_channel.ts";
 
 const root = new protobuf.Root();
 root.addJSON(protobuf.common.get("google/protobuf/struct.proto")!.nested!);
@@ -108,9 +108,7 @@ export interface BatchFailure {
 
 /** A gRPC channel to one Weaviate for batch inserts. */
 export class GrpcBatcher {
-  #client: grpc.Client;
-  #metadata: grpc.Metadata;
-  #address: string;
+  #channel: GrpcChannel;
   #maxBytes: number;
   /** Whether the channel was ever connected (then a later failure is not a wrong address). */
   #connected = false;
@@ -121,20 +119,8 @@ export class GrpcBatcher {
     config: Pick<ConnectionConfig, "apiKey" | "headers">,
     serverMaxBytes?: number,
   ) {
-    const secure = address.protocol === "https:";
-    const port = address.port || (secure ? "443" : "80");
-    this.#address = `${address.hostname}:${port}`;
+    this.#channel = new GrpcChannel(address, config);
     this.#maxBytes = Math.min(MAX_REQUEST_BYTES, Math.floor((serverMaxBytes ?? Infinity) * 0.9));
-    this.#client = new grpc.Client(
-      this.#address,
-      secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
-      { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 },
-    );
-    this.#metadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries(config.headers)) {
-      this.#metadata.set(key.toLowerCase(), value);
-    }
-    if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
   }
 
   /** Most bytes one request takes: 4 MiB, or 90 % of the server's limit when that is smaller. */
@@ -181,47 +167,38 @@ export class GrpcBatcher {
   }
 
   /** Sends one encoded request; resolves with the objects the server refused. */
-  send(request: { body: Uint8Array; ids: string[] }, signal: AbortSignal): Promise<BatchFailure[]> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const call = this.#client.makeUnaryRequest<Uint8Array, protobuf.Message>(
-        "/weaviate.v1.Weaviate/BatchObjects",
-        // grpc-js copies the message with Buffer methods: a plain Uint8Array (a joined request) has none.
-        (body) =>
-          Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-        (reply) => BatchObjectsReply.decode(reply),
-        request.body,
-        this.#metadata,
-        {},
-        (error, reply) => {
-          signal.removeEventListener("abort", onAbort);
-          if (signal.aborted) return reject(signal.reason);
-          if (error) {
-            const detail = error.details || error.message;
-            const hint = error.code !== grpc.status.UNAVAILABLE
-              ? ""
-              : this.#connected
-              ? ` (Weaviate at ${this.#address} stopped answering)`
-              : ` (is ${this.#address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`;
-            return reject(
-              new ServerError(`Cannot insert over gRPC: ${detail}${hint}`, {
-                // The cause keeps the status code, which tells an overloaded server apart.
-                cause: error,
-                retryable: !/larger than max/i.test(detail) &&
-                  (isTransient(error) ||
-                    (error.code === grpc.status.INTERNAL && TRANSPORT_RESET.test(detail))),
-              }),
-            );
-          }
-          const errors = (reply as unknown as { errors?: { index: number; error: string }[] })
-            .errors ?? [];
-          resolve(
-            errors.map((e) => ({ id: request.ids[e.index] ?? `#${e.index}`, error: e.error })),
-          );
-        },
-      );
-      const onAbort = () => call.cancel();
-      signal.addEventListener("abort", onAbort, { once: true });
+  async send(
+    request: { body: Uint8Array; ids: string[] },
+    signal: AbortSignal,
+  ): Promise<BatchFailure[]> {
+    let reply: Uint8Array;
+    try {
+      reply = await this.#channel.unary("/weaviate.v1.Weaviate/BatchObjects", request.body, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw this.#error(error as grpc.ServiceError);
+    }
+    const errors = (BatchObjectsReply.decode(reply) as unknown as {
+      errors?: { index: number; error: string }[];
+    })
+      .errors ?? [];
+    return errors.map((e) => ({ id: request.ids[e.index] ?? `#${e.index}`, error: e.error }));
+  }
+
+  #error(error: grpc.ServiceError): ServerError {
+    const detail = error.details || error.message;
+    const address = this.#channel.address;
+    const hint = error.code !== grpc.status.UNAVAILABLE
+      ? ""
+      : this.#connected
+      ? ` (Weaviate at ${address} stopped answering)`
+      : ` (is ${address} Weaviate's gRPC port? set grpcUrl, or protocol: rest)`;
+    return new ServerError(`Cannot insert over gRPC: ${detail}${hint}`, {
+      // The cause keeps the status code, which tells an overloaded server apart.
+      cause: error,
+      retryable: !/larger than max/i.test(detail) &&
+        (isTransient(error) ||
+          (error.code === grpc.status.INTERNAL && TRANSPORT_RESET.test(detail))),
     });
   }
 
@@ -230,11 +207,11 @@ export class GrpcBatcher {
    * before anything is written; throws naming the address.
    */
   ready(timeoutMs: number): Promise<void> {
-    const channel = this.#client.getChannel();
+    const channel = this.#channel.client.getChannel();
     const deadline = Date.now() + timeoutMs;
     const fail = (why: string) =>
       new ServerError(
-        `Cannot connect to Weaviate's gRPC port at ${this.#address}: ${why}; set grpcUrl to its gRPC address, or protocol: rest`,
+        `Cannot connect to Weaviate's gRPC port at ${this.#channel.address}: ${why}; set grpcUrl to its gRPC address, or protocol: rest`,
         { retryable: false },
       );
     return new Promise((resolve, reject) => {
@@ -259,7 +236,7 @@ export class GrpcBatcher {
   }
 
   close(): void {
-    this.#client.close();
+    this.#channel.close();
   }
 }
 

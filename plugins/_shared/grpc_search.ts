@@ -13,6 +13,7 @@ import protobuf from "protobufjs";
 import { ServerError } from "../../src/errors.ts";
 import { isTransient } from "../../src/retry.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
+import { GrpcChannel } from "./grpc_channel.ts";
 
 const root = protobuf.Root.fromJSON({
   nested: {
@@ -257,50 +258,29 @@ export function encodeSearchRequest(
 
 /** A gRPC channel to one Weaviate for listing objects. */
 export class GrpcSearcher {
-  #client: grpc.Client;
-  #metadata: grpc.Metadata;
-  readonly address: string;
+  #channel: GrpcChannel;
 
   constructor(address: URL, config: Pick<ConnectionConfig, "apiKey" | "headers">) {
-    const secure = address.protocol === "https:";
-    this.address = `${address.hostname}:${address.port || (secure ? "443" : "80")}`;
-    this.#client = new grpc.Client(
-      this.address,
-      secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
-      { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 },
-    );
-    this.#metadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries(config.headers)) {
-      this.#metadata.set(key.toLowerCase(), value);
-    }
-    if (config.apiKey) this.#metadata.set("authorization", `Bearer ${config.apiKey}`);
+    this.#channel = new GrpcChannel(address, config);
+  }
+
+  /** `host:port`, for messages. */
+  get address(): string {
+    return this.#channel.address;
   }
 
   /** Sends one encoded `SearchRequest`; resolves with the encoded `SearchReply`. */
-  search(request: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const call = this.#client.makeUnaryRequest<Uint8Array, Uint8Array>(
-        "/weaviate.v1.Weaviate/Search",
-        (body) => body as Buffer,
-        (reply) => reply,
-        request,
-        this.#metadata,
-        {},
-        (error, reply) => {
-          signal.removeEventListener("abort", onAbort);
-          if (signal.aborted) return reject(signal.reason);
-          if (error) return reject(searchError(error));
-          resolve(reply!);
-        },
-      );
-      const onAbort = () => call.cancel();
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+  async search(request: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    try {
+      return await this.#channel.unary("/weaviate.v1.Weaviate/Search", request, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw searchError(error as grpc.ServiceError);
+    }
   }
 
   close(): void {
-    this.#client.close();
+    this.#channel.close();
   }
 }
 
