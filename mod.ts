@@ -77,6 +77,7 @@ export {
   type Plugin,
   type PluginContext,
   type PluginKind,
+  type SinkClosing,
 } from "./src/plugin.ts";
 export { PluginRegistry } from "./src/registry.ts";
 export {

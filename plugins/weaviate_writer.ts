@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import type { DeadLetterEntry } from "../src/dead_letter.ts";
 import type { Message, WeftObject } from "../src/messages.ts";
 import {
   type Batch,
@@ -17,6 +18,7 @@ import {
   definePlugin,
   type ObjectOutcome,
   type PluginContext,
+  type SinkClosing,
 } from "../src/plugin.ts";
 import { optionalString } from "../src/units.ts";
 import { aliasCopies } from "./_shared/aliases.ts";
@@ -83,6 +85,8 @@ export type WeaviateWriterConfig = z.output<typeof weaviateWriterConfig>;
  * batches between 100 and 1,000 objects (about one second of work each).
  */
 const MAX_OBJECTS = 1_000;
+/** Refused set-aside objects handed to the dead-letter file at once. */
+const REFUSED_CHUNK = 100;
 
 /** The `weaviate-writer` sink plugin. */
 export const weaviateWriter = definePlugin({
@@ -117,6 +121,10 @@ class Writer implements DeferredWriter {
   readonly deferred: DeferredObjects;
   /** Source collection name → target. */
   readonly targets = new Map<string, Target>();
+  /** Set while closing: where set-aside objects that are refused go. */
+  #closing: SinkClosing | undefined;
+  /** Refused set-aside objects not yet handed to the dead-letter file. */
+  #refused: DeadLetterEntry[] = [];
 
   constructor(
     readonly conn: WeaviateConnection,
@@ -144,7 +152,7 @@ class Writer implements DeferredWriter {
       limits: { maxObjects: MAX_OBJECTS, maxBytes: this.inserter.maxBytes, idempotent: true },
       write: (message) => this.#stopped(this.write(message)),
       writeBatch: (batch, signal) => this.writeBatch(batch, signal),
-      close: () => this.#stopped(this.close()),
+      close: (closing) => this.#stopped(this.close(closing)),
       abort: (reason) => this.ledger.interrupted(reason),
     };
   }
@@ -223,10 +231,12 @@ class Writer implements DeferredWriter {
     return outcomes;
   }
 
-  async close(): Promise<void> {
+  async close(closing?: SinkClosing): Promise<void> {
     // Objects the core still held as failed when it finished were given up.
     this.ledger.partitionDone();
+    this.#closing = closing;
     await this.deferred.writeAll(this, this.ctx);
+    await this.#flushRefused();
     const targets = [...this.targets.values()];
     await this.checks.run(targets, this.ledger);
     const dropOk = this.config.danglingReferences === "drop";
@@ -264,13 +274,13 @@ class Writer implements DeferredWriter {
     if (objects.length) this.ctx.acknowledge(target.source, sourceTenant, objects.length);
   }
 
-  refused(
+  async refused(
     target: Target,
     sourceTenant: string | undefined,
-    id: string,
+    object: WeftObject,
     error: string,
     present: boolean,
-  ) {
+  ): Promise<void> {
     const tenant = this.#tenant(sourceTenant);
     const counts = this.ledger.counts(target.name, tenant);
     counts.deferred--;
@@ -278,7 +288,24 @@ class Writer implements DeferredWriter {
       counts.written++;
       this.ctx.acknowledge(target.source, sourceTenant, 1);
     }
-    this.ledger.refuse(target.name, tenant, id, error, { present });
+    // Into the run's dead-letter file, whole (every reference), to be written again once fixed.
+    const deadLettered = this.#closing !== undefined;
+    this.ledger.refuse(target.name, tenant, object.id, error, { present, deadLettered });
+    if (!deadLettered) return;
+    this.#refused.push({
+      collection: target.source,
+      ...(sourceTenant === undefined ? {} : { tenant: sourceTenant }),
+      error,
+      // Sent in its batch, then again once every other object was there.
+      attempts: 2,
+      object,
+    });
+    if (this.#refused.length >= REFUSED_CHUNK) await this.#flushRefused();
+  }
+
+  async #flushRefused(): Promise<void> {
+    const entries = this.#refused.splice(0);
+    if (entries.length) await this.#closing?.deadLetter(entries);
   }
 
   dropped(

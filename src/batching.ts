@@ -406,7 +406,13 @@ export function batchingSink(
       }
       let error: unknown;
       try {
-        await sink.close?.();
+        await sink.close?.({
+          deadLetter: async (dead) => {
+            if (dead.length === 0) return;
+            firstDead ??= dead[0];
+            await deadLetter.add(dead);
+          },
+        });
       } catch (e) {
         error = e;
       }

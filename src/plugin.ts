@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type { Logger } from "./logger.ts";
+import type { DeadLetterEntry } from "./dead_letter.ts";
 import type { Message, WeftObject } from "./messages.ts";
 import type { RetryOptions } from "./retry.ts";
 import type { RunSummary } from "./summary.ts";
@@ -83,6 +84,16 @@ export interface BatchLimits {
   idempotent: boolean;
 }
 
+/** What a {@linkcode BatchSink} may still do while it closes. */
+export interface SinkClosing {
+  /**
+   * Gives up on objects the sink took over (`"deferred"`) and could not
+   * write: they go to the run's dead-letter file, and the run fails with
+   * them as with any other refused object.
+   */
+  deadLetter(entries: DeadLetterEntry[]): Promise<void>;
+}
+
 /**
  * A sink that writes to a server returns this from `create` instead of a
  * `WritableStream`; the core then owns batching: it re-batches objects by
@@ -103,8 +114,8 @@ export interface BatchSink {
    * the sink idempotent, otherwise the run fails.
    */
   writeBatch(batch: Batch, signal: AbortSignal): Promise<ObjectOutcome[]>;
-  /** The stream ended and every batch is written. */
-  close?(): void | Promise<void>;
+  /** The stream ended and every batch is written; objects the sink took over may still be given up. */
+  close?(closing: SinkClosing): void | Promise<void>;
   /** The run failed or was cancelled. */
   abort?(reason: unknown): void | Promise<void>;
 }

@@ -41,7 +41,7 @@ export class Ledger {
   #waiting = new Map<string, Map<string, Waiting>>();
   #refusals: string[] = [];
   #refused = 0;
-  /** Refused objects that are not in the core's dead-letter file (refused at close). */
+  /** Refused objects that are not in the core's dead-letter file. */
   #refusedHere = 0;
   #dropped: string[] = [];
   #droppedTotal = 0;

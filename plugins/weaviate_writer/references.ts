@@ -28,14 +28,14 @@ export interface DeferredWriter {
   ): Promise<Map<string, string>>;
   /** `objects` are in the target now: count, acknowledge, hash. */
   written(target: Target, tenant: string | undefined, objects: WeftObject[]): Promise<void>;
-  /** `id` was refused; `present`: it is there, without (some of) its references. */
+  /** `object` was refused (as it is, with every reference); `present`: it is there, without (some of) its references. */
   refused(
     target: Target,
     tenant: string | undefined,
-    id: string,
+    object: WeftObject,
     error: string,
     present: boolean,
-  ): void;
+  ): Promise<void>;
   /** A reference of object `id` was left out: its target is not in the copy. */
   dropped(
     target: Target,
@@ -117,7 +117,7 @@ async function settle(
   for (const o of objects) {
     const error = failures.get(key(o));
     if (error !== undefined && !skip.has(key(o))) {
-      writer.refused(target, tenant, o.id, error, false);
+      await writer.refused(target, tenant, o, error, false);
     }
   }
 }
@@ -135,7 +135,8 @@ async function writeLast(
   objects: WeftObject[],
   absent: ReadonlySet<string>,
 ): Promise<void> {
-  const byId = new Map(objects.map((o) => [key(o), o]));
+  const originals = new Map(objects.map((o) => [key(o), o]));
+  const byId = new Map(originals);
   const failures = await writer.send(target, tenant, objects);
   for (let round = 0; round < MAX_DROP_ROUNDS; round++) {
     const again: WeftObject[] = [];
@@ -158,8 +159,10 @@ async function writeLast(
   await writer.written(target, tenant, [...byId.values()].filter((o) => !failures.has(key(o))));
   for (const [id, error] of failures) {
     // Present without (some of) its references: written, and reported.
-    if (absent.has(id)) writer.refused(target, tenant, id, error, false);
-    else writer.refused(target, tenant, id, `written without its references: ${error}`, true);
+    const object = originals.get(id)!;
+    const present = !absent.has(id);
+    const why = present ? `written without its references: ${error}` : error;
+    await writer.refused(target, tenant, object, why, present);
   }
 }
 

@@ -152,7 +152,8 @@ Deno.test({
       assert.ok(performance.now() - started < 500);
 
       relay.start();
-      const later = contextWithRetries(controller.signal);
+      // No jitter: the backoff (100 + 200 + 400 + … ms) outlasts the 300 ms restart for sure.
+      const later = contextWithRetries(controller.signal, { jitter: 0 });
       const conn = await connectWeaviate(config, later.ctx);
       assert.match(conn.version, /^\d+\.\d+/);
       await relay.stop();

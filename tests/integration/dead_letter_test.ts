@@ -20,13 +20,13 @@ import { denoTask, integration, listAll, serverEnv, tempDir, uniqueName } from "
 const server = await useWeaviate();
 
 /** A backup whose objects 7 and 23 hold text in an int property. */
-async function badBackup(name: string): Promise<string> {
+function badBackup(name: string): Promise<string> {
   const objects: WeftObject[] = Array.from({ length: 40 }, (_, i) => ({
     id: `10000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
     properties: { title: `object ${i}`, n: i === 7 || i === 23 ? `number ${i}` : i },
     vectors: { default: Float32Array.from([i, 1, -0, 0.5]) },
   }));
-  const definition = {
+  return backupOf({
     class: name,
     properties: [
       { name: "title", dataType: ["text"] },
@@ -35,14 +35,22 @@ async function badBackup(name: string): Promise<string> {
     vectorConfig: {
       default: { vectorizer: { none: {} }, vectorIndexType: "hnsw" },
     },
-  };
+  }, objects);
+}
+
+/** A file backup of one collection holding `objects`, in their order. */
+async function backupOf(
+  definition: { class: string } & Record<string, unknown>,
+  objects: WeftObject[],
+): Promise<string> {
+  const name = definition.class;
   const partition = partitionKey(name);
   const messages: Message[] = [
     { type: "source-info", system: "test", definitions: [definition] },
     { type: "collection", collection: name, definition },
-    { type: "partition-start", partition, collection: name, total: 40 },
+    { type: "partition-start", partition, collection: name, total: objects.length },
     { type: "objects", partition, collection: name, seq: 0, objects },
-    { type: "partition-end", partition, collection: name, objects: 40 },
+    { type: "partition-end", partition, collection: name, objects: objects.length },
   ];
   const source = definePlugin({
     name: "bad-objects",
@@ -114,5 +122,68 @@ Deno.test(
     const all = await listAll(server, name);
     assert.equal(all.size, 40);
     assert.equal(all.get("10000000-0000-4000-8000-000000000023")?.properties.n, 23);
+  },
+);
+
+Deno.test(
+  "an object set aside for its references and refused at the end is dead-lettered whole",
+  integration,
+  async () => {
+    const name = uniqueName("DeadLetterLate");
+    const id = (i: number) => `20000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+    // Object 0 points at object 5, which comes after it: it is set aside until 5 is
+    // there. Its vector is one dimension short, which Weaviate only finds when it
+    // is sent again: it is refused at the end, after the core's own retries.
+    const objects: WeftObject[] = Array.from({ length: 10 }, (_, i) => ({
+      id: id(i),
+      properties: { title: `object ${i}` },
+      vectors: { default: Float32Array.from(i === 0 ? [1, 2, 3] : [i, 1, -0, 0.5]) },
+      ...(i === 0 ? { references: { next: [{ id: id(5), collection: name }] } } : {}),
+    }));
+    const backup = await backupOf({
+      class: name,
+      properties: [{ name: "title", dataType: ["text"] }, { name: "next", dataType: [name] }],
+      vectorConfig: { default: { vectorizer: { none: {} }, vectorIndexType: "hnsw" } },
+    }, objects);
+    const deadLetter = join(await tempDir("weft-dead-letter-late-"), "refused.jsonl");
+    const env = serverEnv(server, backup);
+
+    const first = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", `runtime.deadLetter=${deadLetter}`],
+      env,
+    );
+    assert.equal(first.code, 1, first.stderr);
+    assert.match(first.stderr, /Cannot write 1 object\(s\): refused after every retry/);
+    assert.ok(first.stderr.includes(deadLetter), first.stderr);
+    const written = await listAll(server, name);
+    assert.equal(written.size, 9);
+    assert.ok(!written.has(id(0)));
+
+    const lines = (await Deno.readTextFile(deadLetter)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(lines.length, 2, "the collection, then the one refused object");
+    const [line] = lines.slice(1);
+    assert.equal(line.object.id, id(0));
+    assert.match(line.error, /length|dimension/i);
+    assert.deepEqual(line.object.vectors.default, [1, 2, 3]);
+    assert.deepEqual(line.object.references, { next: [{ id: id(5), collection: name }] });
+
+    // Fixed, the file restores the object with its reference.
+    await Deno.writeTextFile(
+      deadLetter,
+      (await Deno.readTextFile(deadLetter)).replace('"default":[1,2,3]', '"default":[0,1,-0,0.5]'),
+    );
+    const second = await denoTask(
+      ["restore", "pipelines/restore.yaml", "--set", "sink.with.mode=overwrite"],
+      { ...env, BACKUP_PATH: deadLetter },
+    );
+    assert.equal(second.code, 0, second.stderr);
+    const all = await listAll(server, name);
+    assert.equal(all.size, 10);
+    assert.deepEqual(
+      (all.get(id(0))?.properties.next as { beacon: string }[]).map((r) => r.beacon),
+      [`weaviate://localhost/${name}/${id(5)}`],
+    );
   },
 );
