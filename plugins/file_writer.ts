@@ -13,7 +13,6 @@
  * created, so the directory is left as it was found.
  * @module
  */
-import { concat } from "./_shared/bytes.ts";
 import { createHash, type Hash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -244,6 +243,8 @@ interface Partition {
 const MAX_OPEN_FILES = 64;
 
 const encoder = new TextEncoder();
+/** Bytes of lines gathered before a write. */
+const STAGE_BYTES = 1 << 20;
 
 class BackupWriter {
   #source: Omit<SourceInfoMessage, "type"> = { system: "unknown" };
@@ -255,6 +256,8 @@ class BackupWriter {
   #dirs = new Set<string>();
   #createdAt = new Date().toISOString();
   #state: "writing" | "done" | "discarded" | "kept" = "writing";
+  /** Where lines are encoded before they are written (grown for a longer line). */
+  #stage = new Uint8Array(STAGE_BYTES);
 
   constructor(
     readonly target: Target,
@@ -344,31 +347,41 @@ class BackupWriter {
 
   async #writeObjects(message: ObjectsMessage): Promise<void> {
     const partition = this.#partitionOf(message, "write objects");
-    let chunks: Uint8Array[] = [];
     let file = await this.#fileOf(partition);
+    // Lines are encoded into one reused buffer: no bytes made per object, none left for the GC.
+    let used = 0;
     let pending = 0;
     for (const object of message.objects) {
-      const line = encoder.encode(encodeObject(object) + "\n");
-      if (file.entry.objects > 0 && file.entry.bytes + line.byteLength > this.config.maxFileBytes) {
-        await this.#append(file, chunks);
-        chunks = [];
+      const line = encodeObject(object) + "\n";
+      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+      if (used + line.length * 3 > this.#stage.byteLength) {
+        await this.#append(file, this.#stage.subarray(0, used));
+        used = 0;
+        if (line.length * 3 > this.#stage.byteLength) {
+          this.#stage = new Uint8Array(line.length * 3);
+        }
+      }
+      const n = encoder.encodeInto(line, this.#stage.subarray(used)).written;
+      if (file.entry.objects > 0 && file.entry.bytes + n > this.config.maxFileBytes) {
+        await this.#append(file, this.#stage.subarray(0, used));
+        this.#stage.copyWithin(0, used, used + n);
+        used = 0;
         await this.#close(partition);
         file = await this.#fileOf(partition);
       }
-      chunks.push(line);
-      file.entry.bytes += line.byteLength;
+      used += n;
+      file.entry.bytes += n;
       file.entry.objects++;
-      pending += line.byteLength;
+      pending += n;
     }
-    await this.#append(file, chunks);
+    await this.#append(file, this.#stage.subarray(0, used));
     partition.collection.objects += message.objects.length;
     if (partition.tenantRecord) partition.tenantRecord.objects += message.objects.length;
     this.ctx.metrics.add("bytesWritten", pending);
   }
 
-  async #append(file: OpenFile, chunks: Uint8Array[]): Promise<void> {
-    if (chunks.length === 0) return;
-    const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
+  async #append(file: OpenFile, data: Uint8Array): Promise<void> {
+    if (data.byteLength === 0) return;
     file.hash.update(data);
     await writeAll(file.file, data, file.path);
   }
