@@ -15,6 +15,13 @@
  *   double): a page holding -2^63 is read over REST.
  * - Data types not checked against REST (e.g. `blobHash`): the collection is
  *   read over REST.
+ * - A top-level object shaped like a geo coordinate or a phone number, or an
+ *   object array whose objects have a `beacon`: Weaviate 1.39 reads such a
+ *   value back as that type (REST shows it so) and fails the gRPC search on
+ *   it. A collection whose definition allows one is read over REST.
+ * - A geo coordinate halfway between two shortest decimals, which servers
+ *   built with different Go versions may write either way: its page is read
+ *   over REST.
  * @module
  */
 import { estimateBytes } from "../../src/batching.ts";
@@ -83,6 +90,30 @@ interface Property {
   nestedProperties?: Property[];
 }
 
+/** Nested property names that make a top-level object's value read back as another type. */
+const LOOKALIKES: [type: string, names: string[], readAs: string][] = [
+  ["object", ["latitude", "longitude"], "geoCoordinates"],
+  [
+    "object",
+    ["input", "internationalFormatted", "nationalFormatted", "national", "countryCode"],
+    "phoneNumber",
+  ],
+  ["object[]", ["beacon"], "references"],
+];
+
+/**
+ * What Weaviate reads a value of top-level property `p` back as when an
+ * object holds only these nested properties (`enrichSchemaTypes` in its
+ * `entities/storobj`), or undefined.
+ */
+function lookalike(p: Property): string | undefined {
+  const names = new Set((p.nestedProperties ?? []).map((n) => n.name));
+  for (const [type, keys, readAs] of LOOKALIKES) {
+    if (p.dataType[0] === type && keys.every((k) => names.has(k))) return readAs;
+  }
+  return undefined;
+}
+
 /** Why gRPC cannot list `definition` exactly, or undefined when it can. */
 export function grpcUnsupported(definition: ClassDefinition): string | undefined {
   const check = (props: Property[], path: string): string | undefined => {
@@ -90,6 +121,8 @@ export function grpcUnsupported(definition: ClassDefinition): string | undefined
       const type = p.dataType.join(",");
       if (path === "" && isReference(p.dataType)) continue;
       if (!EXACT_TYPES.has(type)) return `property ${path}${p.name} has type ${type}`;
+      const readAs = path === "" ? lookalike(p) : undefined;
+      if (readAs) return `property ${p.name} (${type}) may hold values Weaviate reads as ${readAs}`;
       if (p.nestedProperties) {
         const why = check(p.nestedProperties, `${path}${p.name}.`);
         if (why) return why;

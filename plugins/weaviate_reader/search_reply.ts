@@ -138,7 +138,13 @@ function toValue(value: Value, state: { inexact?: string }): unknown {
       return toProperties(value.objectValue as Properties, state, false);
     case "geoValue": {
       const geo = value.geoValue as { latitude: number; longitude: number };
-      return { latitude: shortestFloat32(geo.latitude), longitude: shortestFloat32(geo.longitude) };
+      const latitude = float32Decimal(geo.latitude);
+      const longitude = float32Decimal(geo.longitude);
+      if (latitude.tie || longitude.tie) {
+        state.inexact ??=
+          "a geo coordinate halfway between two shortest decimals, which servers write either way";
+      }
+      return { latitude: latitude.value, longitude: longitude.value };
     }
     case "phoneValue":
       return phone(value.phoneValue as Record<string, unknown>);
@@ -203,16 +209,70 @@ function checkedInt(n: number, state: { inexact?: string }): number {
 
 /**
  * The number REST's JSON shows for a float32: Go writes the shortest decimal
- * that reads back as the same float32, which JSON then reads as a double.
+ * that reads back as the same float32, the nearest such, which JSON then
+ * reads as a double. Trying `toPrecision` instead misses decimals on the
+ * narrow side of a power of two (2^-96) and rounds every tie up.
  */
 export function shortestFloat32(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  for (let digits = 1; digits < 10; digits++) {
-    const n = Number(x.toPrecision(digits));
-    if (Math.fround(n) === x) return n;
-  }
-  return x;
+  return float32Decimal(x).value;
 }
+
+/**
+ * {@linkcode shortestFloat32}, worked out exactly, and whether two shortest
+ * decimals were equally near. Go builds differ in which of the two they write
+ * (mostly the even one), so the caller reads such a value over REST and the
+ * pick here does not reach a backup.
+ */
+function float32Decimal(x: number): { value: number; tie: boolean } {
+  if (!Number.isFinite(x) || x === 0) return { value: x, tie: false };
+  F32[0] = x;
+  const biased = (U32[0]! >>> 23) & 0xff;
+  const fraction = U32[0]! & 0x7fffff;
+  const mantissa = BigInt(biased === 0 ? fraction : fraction | 0x800000);
+  /** |x| = mantissa × 2^exponent. */
+  const exponent = (biased === 0 ? 1 : biased) - 150;
+  // Go's shorter interval: the float32 below a power of two is half as far.
+  const shorter = fraction === 0 && biased > 0;
+  // In units of 2^(exponent - 2): |x| and the bounds of the decimals that read back as x.
+  const value = mantissa * 4n;
+  const high = value + 2n;
+  const low = value - (shorter ? 1n : 2n);
+  const inclusive = mantissa % 2n === 0n;
+  let e10 = Math.floor(Math.log10(Math.abs(x)));
+  for (let digits = 1; digits <= 9; digits++) {
+    const k = e10 - digits + 1;
+    // Both sides as integers: a decimal c × 10^k against n × 2^(exponent - 2).
+    const binary = 2n ** BigInt(Math.max(exponent - 2, 0)) * 10n ** BigInt(Math.max(-k, 0));
+    const decimal = 10n ** BigInt(Math.max(k, 0)) * 2n ** BigInt(Math.max(2 - exponent, 0));
+    const at = value * binary;
+    const below = at / decimal;
+    if (digits === 1 && (below < 1n || below >= 10n)) {
+      // Math.log10 was one off next to a power of ten.
+      e10 += below < 1n ? -1 : 1;
+      digits--;
+      continue;
+    }
+    const near = [below, below + 1n].filter((c) => {
+      const scaled = c * decimal;
+      return inclusive
+        ? low * binary <= scaled && scaled <= high * binary
+        : low * binary < scaled && scaled < high * binary;
+    });
+    if (near.length === 0) continue;
+    let best = near[0]!;
+    let tie = false;
+    if (near.length === 2) {
+      const down = at - below * decimal;
+      const up = (below + 1n) * decimal - at;
+      tie = down === up;
+      if (up < down || (tie && below % 2n === 1n)) best = below + 1n;
+    }
+    return { value: Number(`${x < 0 ? "-" : ""}${best}e${k}`), tie };
+  }
+  return { value: x, tie: false };
+}
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
 
 /** Float32 little-endian bytes as a Float32Array: a view when aligned, else one copy. */
 function float32s(bytes: Uint8Array, what: string): Float32Array {

@@ -14,58 +14,24 @@ import {
   denoTask,
   insertAll,
   integration,
-  type ReadBackup,
-  readBackup,
   rest,
   sameBits,
   serverEnv,
-  tempDir,
   uniqueName,
 } from "./_helpers.ts";
 import { JsonLiteral } from "../../plugins/_shared/json.ts";
+import { assertSameBackups, backupWithFlag } from "./_listings.ts";
 
 const server = await useWeaviate();
 addEventListener("unload", () => void server.stop());
 
-interface Backup extends ReadBackup {
-  dir: string;
-  stderr: string;
-  counters: Record<string, number>;
-}
-
 /** Backs `collections` up with the flag `grpc-reader` set to `flag`. */
-async function backup(
+const backup = (
   collections: string[],
   flag: "on" | "off",
   extra: string[] = [],
   env: Record<string, string> = {},
-): Promise<Backup> {
-  const dir = await tempDir(`weft-test-grpc-${flag}-`);
-  const run = await denoTask(
-    [
-      "backup",
-      "pipelines/backup.yaml",
-      "--set",
-      `source.with.collections=[${collections}]`,
-      ...extra,
-    ],
-    { ...serverEnv(server, dir), WEFT_FLAG_GRPC_READER: flag, ...env },
-  );
-  assert.equal(run.code, 0, run.stderr);
-  const { counters } = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`));
-  return { dir, stderr: run.stderr, counters, ...await readBackup(dir) };
-}
-
-/** Both backups hold the same objects (sorted by id) in byte-identical data files. */
-function assertSameBackups(grpc: Backup, rest: Backup) {
-  const sorted = (b: Backup) => [...b.objects.values()].sort((x, y) => x.id < y.id ? -1 : 1);
-  assert.deepStrictEqual(sorted(grpc), sorted(rest));
-  const files = (b: Backup) =>
-    b.manifest.files.map((f) => [f.path, f.objects, f.sha256]).sort((x, y) =>
-      String(x[0]) < String(y[0]) ? -1 : 1
-    );
-  assert.deepEqual(files(grpc), files(rest), "data files identical byte for byte");
-}
+) => backupWithFlag(server, collections, flag, extra, env);
 
 Deno.test({
   name: "gRPC and REST listings back up every type, vector, tenant and reference identically",
@@ -112,7 +78,7 @@ Deno.test({
       const set = ["--set", `source.with.pageSize=${pageSize}`];
       const overGrpc = await backup(names, "on", set);
       const overRest = await backup(names, "off", set);
-      assertSameBackups(overGrpc, overRest);
+      await assertSameBackups(overGrpc, overRest);
       assert.equal(overGrpc.objects.size, 3 + 5 + 9);
 
       // The gRPC listing read them (not a silent fallback), except pages only REST reads exactly.
@@ -141,7 +107,7 @@ Deno.test({
     const names = [authors, things, tenants];
     const plain = ["--set", "source.with.includeVectors=false"];
     const overGrpc = await backup(names, "on", plain);
-    assertSameBackups(overGrpc, await backup(names, "off", plain));
+    await assertSameBackups(overGrpc, await backup(names, "off", plain));
     assert.ok(overGrpc.counters[GRPC_COUNTER]! > 0);
     for (const o of overGrpc.objects.values()) {
       assert.equal(o.vector, undefined);
@@ -152,7 +118,7 @@ Deno.test({
     const refused = await backup(names, "on", [], {
       WEAVIATE_GRPC_URL: "http://127.0.0.1:1",
     });
-    assertSameBackups(refused, await backup(names, "off"));
+    await assertSameBackups(refused, await backup(names, "off"));
     assert.equal(refused.counters[GRPC_COUNTER], undefined);
     assert.match(refused.stderr, /no gRPC listing at 127\.0\.0\.1:1 .*listing over REST/);
     for (const name of names) await rest(server, "DELETE", `/v1/schema/${name}`);

@@ -225,6 +225,10 @@ Deno.test("shortestFloat32() gives the number Go's JSON writes for a float32", (
   }
   assert.equal(shortestFloat32(0), 0);
   assert.ok(Object.is(shortestFloat32(-0), -0));
+  // As Go 1.26 writes them: the narrow side of a power of two, and ties to the even digit.
+  assert.equal(shortestFloat32(2 ** -96), 1.2621775e-29);
+  assert.equal(shortestFloat32(42.3515625), 42.351562);
+  assert.equal(shortestFloat32(-168.640625), -168.64062);
 });
 
 const definition: ClassDefinition = {
