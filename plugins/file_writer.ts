@@ -256,8 +256,8 @@ class BackupWriter {
   #dirs = new Set<string>();
   #createdAt = new Date().toISOString();
   #state: "writing" | "done" | "discarded" | "kept" = "writing";
-  /** Where lines are encoded before they are written (grown for a longer line). */
-  #stage = new Uint8Array(STAGE_BYTES);
+  /** Where lines are encoded before they are written. */
+  readonly #stage = new Uint8Array(STAGE_BYTES);
 
   constructor(
     readonly target: Target,
@@ -354,22 +354,25 @@ class BackupWriter {
     for (const object of message.objects) {
       const line = encodeObject(object) + "\n";
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-      if (used + line.length * 3 > this.#stage.byteLength) {
+      const long = line.length * 3 > STAGE_BYTES;
+      if (long || used + line.length * 3 > STAGE_BYTES) {
         await this.#append(file, this.#stage.subarray(0, used));
         used = 0;
-        if (line.length * 3 > this.#stage.byteLength) {
-          this.#stage = new Uint8Array(line.length * 3);
-        }
       }
-      const n = encoder.encodeInto(line, this.#stage.subarray(used)).written;
+      // A line longer than the buffer (a large blob) is encoded on its own, at its size.
+      const bytes = long ? encoder.encode(line) : undefined;
+      const n = bytes
+        ? bytes.byteLength
+        : encoder.encodeInto(line, this.#stage.subarray(used)).written;
       if (file.entry.objects > 0 && file.entry.bytes + n > this.config.maxFileBytes) {
         await this.#append(file, this.#stage.subarray(0, used));
-        this.#stage.copyWithin(0, used, used + n);
+        this.#stage.copyWithin(0, used, used + (bytes ? 0 : n));
         used = 0;
         await this.#close(partition);
         file = await this.#fileOf(partition);
       }
-      used += n;
+      if (bytes) await this.#append(file, bytes);
+      else used += n;
       file.entry.bytes += n;
       file.entry.objects++;
       pending += n;

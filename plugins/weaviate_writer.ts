@@ -235,8 +235,12 @@ class Writer implements DeferredWriter {
     // Objects the core still held as failed when it finished were given up.
     this.ledger.partitionDone();
     this.#closing = closing;
-    await this.deferred.writeAll(this, this.ctx);
-    await this.#flushRefused();
+    try {
+      await this.deferred.writeAll(this, this.ctx);
+    } finally {
+      // Also when writing them stopped half-way: the refused ones are counted as in the file.
+      await this.#flushRefused();
+    }
     const targets = [...this.targets.values()];
     await this.checks.run(targets, this.ledger);
     const dropOk = this.config.danglingReferences === "drop";

@@ -349,3 +349,37 @@ for (const kind of ["manifest", "data"]) {
     }
   });
 }
+
+Deno.test("file-writer writes lines shorter and longer than its 1 MiB buffer, split by maxFileBytes, byte for byte", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weft-test-lines-" });
+  try {
+    // Non-ASCII text (2-, 3- and 4-byte UTF-8) from a few bytes to ~2.4 MB a line.
+    const texts = [10, 200_000, 10, 400_000, 5, 600_000, 3].map((n, i) =>
+      "é€😀x".repeat(n).slice(0, n * (i % 3 + 1))
+    );
+    const objects = texts.map((text, i) => object(i, text));
+    await backup([
+      { type: "collection", collection: "Lines", definition: { class: "Lines" } },
+      { type: "objects", partition: "Lines", collection: "Lines", seq: 0, objects },
+    ], { path: `${dir}/backup`, maxFileBytes: 1_500_000 });
+    const manifest: BackupManifest = JSON.parse(
+      await Deno.readTextFile(`${dir}/backup/manifest.json`),
+    );
+    const read: string[] = [];
+    for (const file of manifest.files) {
+      const bytes = await Deno.readFile(`${dir}/backup/${file.path}`);
+      assert.equal(bytes.byteLength, file.bytes, file.path);
+      const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+      assert.equal(Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join(""), file.sha256);
+      const lines = new TextDecoder().decode(bytes).split("\n").slice(0, -1);
+      assert.equal(lines.length, file.objects, file.path);
+      // A file over the limit holds one line only.
+      if (file.bytes > 1_500_000) assert.equal(file.objects, 1, file.path);
+      read.push(...lines.map((l) => JSON.parse(l).properties.text));
+    }
+    assert.deepEqual(read, texts);
+    assert.ok(manifest.files.length >= 4, `${manifest.files.length} files`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
