@@ -74,51 +74,49 @@ type Metric = keyof Pick<Measurement, "wall" | "clientCpu">;
 interface Ratio {
   name: string;
   dataset: keyof typeof SPECS;
-  label: string;
   over: [string, Metric];
   under: [string, Metric];
 }
+
+const METRIC_NAMES: Record<Metric, string> = { wall: "wall", clientCpu: "client CPU" };
+/** What a ratio divides, as the report shows it. */
+const labelOf = ({ over: [a, m], under: [b, n] }: Ratio) =>
+  `${a} ${METRIC_NAMES[m]} ÷ ${b} ${METRIC_NAMES[n]}`;
 
 const RATIOS: Ratio[] = [
   {
     name: "backup",
     dataset: "large",
-    label: "weft-backup wall ÷ raw-backup wall",
     over: ["weft-backup", "wall"],
     under: ["raw-backup", "wall"],
   },
   {
     name: "restore",
     dataset: "small",
-    label: "weft-restore wall ÷ raw-restore wall",
     over: ["weft-restore", "wall"],
     under: ["raw-restore", "wall"],
   },
   {
     name: "backup-vs-weaviate",
     dataset: "small",
-    label: "weft-backup wall ÷ weaviate-backup wall",
     over: ["weft-backup", "wall"],
     under: ["weaviate-backup", "wall"],
   },
   {
     name: "restore-vs-ceiling",
     dataset: "small",
-    label: "weft-restore wall ÷ ingest-ceiling ×2 wall",
     over: ["weft-restore", "wall"],
     under: ["ingest-ceiling ×2", "wall"],
   },
   {
     name: "backup-cpu",
     dataset: "large",
-    label: "weft-backup client CPU ÷ raw-backup client CPU",
     over: ["weft-backup", "clientCpu"],
     under: ["raw-backup", "clientCpu"],
   },
   {
     name: "restore-cpu",
     dataset: "small",
-    label: "weft-restore client CPU ÷ raw-restore client CPU",
     over: ["weft-restore", "clientCpu"],
     under: ["raw-restore", "clientCpu"],
   },
@@ -229,7 +227,7 @@ try {
       console.log(
         `${r.name.padEnd(20)} ${fmt(next.ratios[r.name])}  (worst of ${
           measured[r.name]?.map(fmt).join(", ")
-        })  ${r.label}`,
+        })  ${labelOf(r)}`,
       );
     }
     console.log(`bench:check: wrote ${BASELINE}`);
@@ -248,7 +246,7 @@ try {
         : fmt(first[r.name]);
       const line = `${r.name}: ${shown} vs baseline ${fmt(base.ratios[r.name])} (limit ${
         fmt(limit(r))
-      }; ${r.label})`;
+      }; ${labelOf(r)})`;
       if (regressed) {
         console.error(`bench:check: REGRESSED ${line}`);
         code = 1;

@@ -17,6 +17,13 @@ import type { WeftObject } from "../../src/messages.ts";
 import type { GrpcReferences } from "./write_plan.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
 import { GrpcChannel } from "./grpc_channel.ts";
+import {
+  multiVectorBytes,
+  VECTOR_MULTI,
+  VECTOR_SINGLE,
+  vectorBytes,
+  VECTORS_MESSAGE,
+} from "./grpc_vectors.ts";
 
 const root = new protobuf.Root();
 root.addJSON(protobuf.common.get("google/protobuf/struct.proto")!.nested!);
@@ -59,13 +66,7 @@ root.addJSON({
               targetCollection: { type: "string", id: 3 },
             },
           },
-          Vectors: {
-            fields: {
-              name: { type: "string", id: 1 },
-              vectorBytes: { type: "bytes", id: 3 },
-              type: { type: "int32", id: 4 },
-            },
-          },
+          Vectors: VECTORS_MESSAGE,
           BatchObjectsReply: {
             fields: {
               took: { type: "float", id: 1 },
@@ -83,8 +84,6 @@ root.addJSON({
 const BatchObject = root.lookupType("weaviate.v1.BatchObject");
 const BatchObjectsReply = root.lookupType("weaviate.v1.BatchObjectsReply");
 
-const VECTOR_SINGLE = 1;
-const VECTOR_MULTI = 2;
 /** Requests are split below this size, or below the server's own limit when that is smaller. */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** A stream reset in transport (HTTP/2 RST_STREAM), reported as INTERNAL: worth another attempt. */
@@ -268,25 +267,6 @@ function toBatchObject({ collection, tenant, object, withVectors, references }: 
     ...(withVectors && object.vector ? { vectorBytes: vectorBytes(object.vector) } : {}),
     vectors,
   };
-}
-
-/** Little-endian float32 bytes (the layout of every platform Deno runs on). */
-function vectorBytes(vector: Float32Array): Uint8Array {
-  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
-}
-
-/** A multi-vector: its row length as uint16 LE, then the rows' float32 values. */
-function multiVectorBytes(name: string, rows: Float32Array[]): Uint8Array {
-  const dimension = rows[0]?.length ?? 0;
-  if (dimension > 0xffff || rows.some((row) => row.length !== dimension)) {
-    throw new Error(
-      `Cannot send multi-vector "${name}" over gRPC: rows must share one length of at most 65535; use protocol: rest`,
-    );
-  }
-  const out = new Uint8Array(2 + rows.length * dimension * 4);
-  new DataView(out.buffer).setUint16(0, dimension, true);
-  rows.forEach((row, i) => out.set(vectorBytes(row), 2 + i * dimension * 4));
-  return out;
 }
 
 type StructValue =

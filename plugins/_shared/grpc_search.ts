@@ -14,6 +14,7 @@ import { ServerError } from "../../src/errors.ts";
 import { isTransient } from "../../src/retry.ts";
 import type { ConnectionConfig } from "./weaviate.ts";
 import { GrpcChannel } from "./grpc_channel.ts";
+import { VECTORS_MESSAGE } from "./grpc_vectors.ts";
 
 const root = protobuf.Root.fromJSON({
   nested: {
@@ -44,7 +45,6 @@ const root = protobuf.Root.fromJSON({
             PropertiesRequest: {
               fields: {
                 nonRefProperties: { rule: "repeated", type: "string", id: 1 },
-                refProperties: { rule: "repeated", type: "RefPropertiesRequest", id: 2 },
                 objectProperties: { rule: "repeated", type: "ObjectPropertiesRequest", id: 3 },
               },
             },
@@ -53,14 +53,6 @@ const root = protobuf.Root.fromJSON({
                 propName: { type: "string", id: 1 },
                 primitiveProperties: { rule: "repeated", type: "string", id: 2 },
                 objectProperties: { rule: "repeated", type: "ObjectPropertiesRequest", id: 3 },
-              },
-            },
-            RefPropertiesRequest: {
-              fields: {
-                referenceProperty: { type: "string", id: 1 },
-                properties: { type: "PropertiesRequest", id: 2 },
-                metadata: { type: "MetadataRequest", id: 3 },
-                targetCollection: { type: "string", id: 4 },
               },
             },
             SearchReply: {
@@ -83,13 +75,7 @@ const root = protobuf.Root.fromJSON({
                 vectors: { rule: "repeated", type: "Vectors", id: 23 },
               },
             },
-            Vectors: {
-              fields: {
-                name: { type: "string", id: 1 },
-                vectorBytes: { type: "bytes", id: 3 },
-                type: { type: "int32", id: 4 },
-              },
-            },
+            Vectors: VECTORS_MESSAGE,
             PropertiesResult: {
               fields: {
                 refProps: { rule: "repeated", type: "RefPropertiesResult", id: 2 },
@@ -205,16 +191,14 @@ export interface ObjectSelection {
 /** What one listing asks for: every property and vector named explicitly. */
 export interface SearchPlan {
   collection: string;
-  /** Non-reference, non-nested properties. */
+  /**
+   * Non-reference, non-nested properties. References are not asked for: the
+   * server resolves them, dropping dangling ones and mixing up multi-target
+   * ones (see `grpc_listing.ts`).
+   */
   primitive: string[];
   /** Nested (`object`, `object[]`) properties, each with every nested property. */
   objects: ObjectSelection[];
-  /**
-   * Reference properties (a multi-target one once per target collection). The
-   * listing does not ask for them: the server resolves references, dropping
-   * dangling ones and mixing up multi-target ones (see `grpc_listing.ts`).
-   */
-  references?: { name: string; targetCollection?: string }[];
   /** Named vectors; the unnamed vector comes with any of them or alone. */
   vectors: string[];
   includeVectors: boolean;
@@ -236,12 +220,6 @@ export function encodeSearchRequest(
     properties: {
       nonRefProperties: plan.primitive,
       objectProperties: plan.objects.map(nested),
-      refProperties: (plan.references ?? []).map((r) => ({
-        referenceProperty: r.name,
-        ...(r.targetCollection === undefined ? {} : { targetCollection: r.targetCollection }),
-        metadata: { uuid: true },
-        properties: {},
-      })),
     },
     metadata: {
       uuid: true,

@@ -28,7 +28,7 @@ import { estimateBytes } from "../../src/batching.ts";
 import { messageOf, ServerError } from "../../src/errors.ts";
 import { type Message, partitionKey, type WeftObject } from "../../src/messages.ts";
 import type { PluginContext } from "../../src/plugin.ts";
-import { olderThan } from "../_shared/definition.ts";
+import { isReference, olderThan } from "../_shared/definition.ts";
 import {
   encodeSearchRequest,
   GrpcSearcher,
@@ -46,7 +46,6 @@ import {
   listObjects,
   readPage,
 } from "../_shared/weaviate_objects.ts";
-import { isReference } from "../_shared/definition.ts";
 
 /** The oldest server whose gRPC listing is used (named multi-vectors and the 1.27 reply shape). */
 const MINIMUM_VERSION = "1.30.0";
@@ -196,7 +195,7 @@ export class GrpcListing {
     }
     const plan = searchPlan(definition, config.includeVectors);
     const restConfig = (pageSize: number) => ({ pageSize, includeVectors: config.includeVectors });
-    const withReferences = (definition.properties ?? []).some((p) => isReference(p.dataType));
+    const hasReferences = (definition.properties ?? []).some((p) => isReference(p.dataType));
     const start: ListingStart = { after: undefined, seq: 0 };
     // Lowered for the rest of the partition when a page is larger than the server sends.
     let limit = config.pageSize;
@@ -245,7 +244,7 @@ export class GrpcListing {
       if (page.inexact) {
         ctx.log.debug(`page read over REST: ${page.inexact}`, { collection, after: start.after });
         objects = await readPage(this.#conn, definition, tenant, start.after, pageConfig, ctx);
-      } else if (withReferences && objects.length) {
+      } else if (hasReferences && objects.length) {
         objects = await this.#withReferences(objects, definition, tenant, start.after, pageConfig);
       } else {
         ctx.metrics.add(GRPC_COUNTER, objects.length);
@@ -308,7 +307,6 @@ export class GrpcListing {
           }
         }
       }
-      if (this.#state === "down") return "unavailable";
     }
     if (this.#state === "down") return "unavailable";
     try {

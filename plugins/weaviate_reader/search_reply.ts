@@ -7,9 +7,9 @@
  */
 import type { ObjectReference, Vector, WeftObject } from "../../src/messages.ts";
 import { searchProtocol } from "../_shared/grpc_search.ts";
+import { float32s, multiVector, VECTOR_MULTI } from "../_shared/grpc_vectors.ts";
 
 const SearchReply = searchProtocol.lookupType("weaviate.v1.SearchReply");
-const VECTOR_MULTI = 2;
 /** What Go's `int64(float64)` gives for a value beyond int64 (amd64): indistinguishable from -2^63. */
 const INT64_OVERFLOW = -(2 ** 63);
 
@@ -17,8 +17,9 @@ const INT64_OVERFLOW = -(2 ** 63);
 export interface SearchPage {
   objects: WeftObject[];
   /**
-   * Why some value of this page is not exactly what REST returns (an int
-   * beyond int64, which the server sends as -2^63): read the page over REST.
+   * Why some value of this page may not be exactly what REST returns (an int
+   * beyond int64, which the server sends as -2^63; a geo coordinate Go builds
+   * write either way): read the page over REST.
    */
   inexact?: string;
 }
@@ -273,36 +274,6 @@ function float32Decimal(x: number): { value: number; tie: boolean } {
 }
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
-
-/** Float32 little-endian bytes as a Float32Array: a view when aligned, else one copy. */
-function float32s(bytes: Uint8Array, what: string): Float32Array {
-  if (bytes.byteLength % 4 !== 0) {
-    throw new Error(`Cannot read vector ${what}: ${bytes.byteLength} bytes is no float32 array`);
-  }
-  if (bytes.byteOffset % 4 === 0) {
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  }
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
-
-/** A multi-vector: its row length as uint16 LE, then the rows' float32 values (one copy). */
-function multiVector(bytes: Uint8Array, what: string): Float32Array[] {
-  const dimension = bytes.byteLength >= 2 ? bytes[0]! | (bytes[1]! << 8) : 0;
-  const body = bytes.byteLength - 2;
-  if (dimension === 0 || body % (dimension * 4) !== 0) {
-    throw new Error(
-      `Cannot read multi-vector ${what}: ${bytes.byteLength} bytes, rows of ${dimension}`,
-    );
-  }
-  const all = new Float32Array(body / 4);
-  new Uint8Array(all.buffer).set(bytes.subarray(2));
-  return Array.from(
-    { length: body / 4 / dimension },
-    (_, i) => all.subarray(i * dimension, (i + 1) * dimension),
-  );
-}
 
 function float64s(bytes: Uint8Array): number[] {
   if (!bytes.byteLength) return [];
