@@ -16,6 +16,39 @@ import type { ConnectionConfig } from "./weaviate.ts";
 import { GrpcChannel } from "./grpc_channel.ts";
 import { VECTORS_MESSAGE } from "./grpc_vectors.ts";
 
+/** `weaviate.v1.Value`'s fields, every one a case of its `kind`. */
+const VALUE_FIELDS = {
+  numberValue: { type: "double", id: 1 },
+  boolValue: { type: "bool", id: 3 },
+  objectValue: { type: "Properties", id: 4 },
+  listValue: { type: "ListValue", id: 5 },
+  dateValue: { type: "string", id: 6 },
+  uuidValue: { type: "string", id: 7 },
+  intValue: { type: "int64", id: 8 },
+  geoValue: { type: "GeoCoordinate", id: 9 },
+  blobValue: { type: "string", id: 10 },
+  phoneValue: { type: "PhoneNumber", id: 11 },
+  nullValue: { type: "int32", id: 12 },
+  textValue: { type: "string", id: 13 },
+};
+
+/** `weaviate.v1.ListValue`'s fields, every one a case of its `kind`. */
+const LIST_VALUE_FIELDS = {
+  numberValues: { type: "BytesList", id: 2 },
+  boolValues: { type: "BoolList", id: 3 },
+  objectValues: { type: "ObjectList", id: 4 },
+  dateValues: { type: "StringList", id: 5 },
+  uuidValues: { type: "StringList", id: 6 },
+  intValues: { type: "BytesList", id: 7 },
+  textValues: { type: "StringList", id: 8 },
+};
+
+/** A message whose fields are the cases of one `kind`. */
+const oneOf = (fields: Record<string, protobuf.IField>) => ({
+  oneofs: { kind: { oneof: Object.keys(fields) } },
+  fields,
+});
+
 const root = protobuf.Root.fromJSON({
   nested: {
     weaviate: {
@@ -94,64 +127,8 @@ const root = protobuf.Root.fromJSON({
               // A map field (protobufjs reads `keyType`, which its JSON types leave out).
               fields: { fields: { keyType: "string", type: "Value", id: 1 } as protobuf.IField },
             },
-            Value: {
-              oneofs: {
-                kind: {
-                  oneof: [
-                    "numberValue",
-                    "boolValue",
-                    "objectValue",
-                    "listValue",
-                    "dateValue",
-                    "uuidValue",
-                    "intValue",
-                    "geoValue",
-                    "blobValue",
-                    "phoneValue",
-                    "nullValue",
-                    "textValue",
-                  ],
-                },
-              },
-              fields: {
-                numberValue: { type: "double", id: 1 },
-                boolValue: { type: "bool", id: 3 },
-                objectValue: { type: "Properties", id: 4 },
-                listValue: { type: "ListValue", id: 5 },
-                dateValue: { type: "string", id: 6 },
-                uuidValue: { type: "string", id: 7 },
-                intValue: { type: "int64", id: 8 },
-                geoValue: { type: "GeoCoordinate", id: 9 },
-                blobValue: { type: "string", id: 10 },
-                phoneValue: { type: "PhoneNumber", id: 11 },
-                nullValue: { type: "int32", id: 12 },
-                textValue: { type: "string", id: 13 },
-              },
-            },
-            ListValue: {
-              oneofs: {
-                kind: {
-                  oneof: [
-                    "numberValues",
-                    "boolValues",
-                    "objectValues",
-                    "dateValues",
-                    "uuidValues",
-                    "intValues",
-                    "textValues",
-                  ],
-                },
-              },
-              fields: {
-                numberValues: { type: "BytesList", id: 2 },
-                boolValues: { type: "BoolList", id: 3 },
-                objectValues: { type: "ObjectList", id: 4 },
-                dateValues: { type: "StringList", id: 5 },
-                uuidValues: { type: "StringList", id: 6 },
-                intValues: { type: "BytesList", id: 7 },
-                textValues: { type: "StringList", id: 8 },
-              },
-            },
+            Value: oneOf(VALUE_FIELDS),
+            ListValue: oneOf(LIST_VALUE_FIELDS),
             BytesList: { fields: { values: { type: "bytes", id: 1 } } },
             BoolList: { fields: { values: { rule: "repeated", type: "bool", id: 1 } } },
             StringList: { fields: { values: { rule: "repeated", type: "string", id: 1 } } },
